@@ -1,0 +1,1 @@
+"""Shagym: city complaints from Telegram chats."""

@@ -1,0 +1,106 @@
+"""The `shagym` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config, ConfigError, default_config_path, load_config
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $SHAGYM_CONFIG, then ./config.yaml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="shagym", description="Shagym: city complaints from Telegram chats")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check-config", help="validate a config file and summarise it")
+    check.add_argument("path", nargs="?", type=Path, help="config file (same default as --config)")
+    _add_config_option(check)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    _add_config_option(migrate)
+    return parser
+
+
+def summarise(config: Config) -> str:
+    """A short human summary of a valid config."""
+    watched = "all chats" if config.watch.chats == "all" else f"{len(config.watch.chats)} chat(s)"
+    storage = "Redis Streams" if config.storage.redis_url else "SQL table"
+    return "\n".join(
+        [
+            f"city: {config.city} ({config.timezone})",
+            f"telegram: {config.telegram.framework}, {config.telegram.mode}, {config.telegram.api_url}",
+            f"officials ({len(config.officials)}): {', '.join(o.id for o in config.officials) or '-'}",
+            f"departments ({len(config.departments)}): {', '.join(d.id for d in config.departments) or '-'}",
+            f"categories ({len(config.categories)}): {', '.join(c.id for c in config.categories) or '-'}",
+            f"districts ({len(config.districts)}): {', '.join(d.id for d in config.districts) or '-'}",
+            f"watched: {watched}; department queues: {storage}",
+        ]
+    )
+
+
+def _load(path: Path | None, stderr: TextIO) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(exc, file=stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    path = args.path or args.config or default_config_path()
+    config = _load(path, stderr)
+    if config is None:
+        return 2
+    print(f"{path}: OK", file=stdout)
+    print(summarise(config), file=stdout)
+    return 0
+
+
+async def _migrate(config: Config) -> str:
+    from storage import migrate
+    from storage.db import create_engine
+
+    engine = create_engine(config.storage.database_url)
+    try:
+        await migrate.upgrade(engine)
+        return await migrate.current_revision(engine) or "nothing"
+    finally:
+        await engine.dispose()
+
+
+def _run_migrate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    config = _load(args.config, stderr)
+    if config is None:
+        return 2
+    revision = asyncio.run(_migrate(config))
+    print(f"database is at revision {revision}", file=stdout)
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Entry point of the `shagym` console script; returns the exit code."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    commands = {"check-config": _check_config, "migrate": _run_migrate}
+    return commands[args.command](args, stdout, stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,464 @@
+"""Shagym configuration: one YAML file validated by pydantic models, one model per section.
+
+Errors name the key path and the YAML line so a city's IT admin can fix a typo without reading code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
+
+LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
+Language = Literal["ru", "kk", "en"]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ChatId = StrictInt
+UserId = StrictInt
+
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "SHAGYM_BOT_TOKEN": ("telegram", "token"),
+    "SHAGYM_API_URL": ("telegram", "api_url"),
+    "SHAGYM_DATABASE_URL": ("storage", "database_url"),
+    "SHAGYM_REDIS_URL": ("storage", "redis_url"),
+}
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalizedName(Section):
+    """A name in Russian, Kazakh and English."""
+
+    ru: str = Field(min_length=1)
+    kk: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        """The name in `language`, falling back to Russian."""
+        return str(getattr(self, language, self.ru))
+
+
+class RateLimitConfig(Section):
+    """Outbound limits that keep the bot inside Telegram's flood control."""
+
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    per_group_per_minute: int = Field(default=20, gt=0)
+    global_per_second: float = Field(default=30.0, gt=0)
+
+
+class WebhookConfig(Section):
+    """Where Telegram posts updates in webhook mode."""
+
+    url: str | None = None
+    path: str = "/telegram/webhook"
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    secret_token: SecretStr = SecretStr("")
+
+
+class TelegramConfig(Section):
+    """Bot credentials and how updates reach it."""
+
+    token: SecretStr = SecretStr("")
+    api_url: str = "https://api.telegram.org"
+    framework: Literal["aiogram", "ptb"] = "aiogram"
+    mode: Literal["polling", "webhook"] = "polling"
+    polling_timeout: int = Field(default=30, ge=0, le=50)
+    admins: list[UserId] = Field(default_factory=list)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_is_http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+
+class StorageConfig(Section):
+    """Database and optional Redis; without Redis the department queues live in the database."""
+
+    database_url: str = "sqlite+aiosqlite:///var/shagym.db"
+    redis_url: str | None = None
+    queue_lease_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class WatchConfig(Section):
+    """Which chats are monitored for tagged officials."""
+
+    chats: Literal["all"] | list[ChatId] = "all"
+    acknowledge_chats: list[ChatId] = Field(default_factory=list)
+    acknowledge_interval_seconds: float = Field(default=60.0, ge=0)
+
+    def watches(self, chat_id: int) -> bool:
+        """True when messages from `chat_id` are monitored."""
+        return self.chats == "all" or chat_id in self.chats
+
+
+class DigestConfig(Section):
+    """Where and when an official gets a digest."""
+
+    chat_id: ChatId
+    schedule: str = "0 9 * * *"
+    language: Language = "ru"
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
+        return value
+
+
+class OfficialConfig(Section):
+    """An official residents tag: the akim, deputies, district akims."""
+
+    id: Identifier
+    name: LocalizedName
+    usernames: list[str] = Field(default_factory=list)
+    user_ids: list[UserId] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    digest: DigestConfig | None = None
+
+    @field_validator("usernames")
+    @classmethod
+    def _usernames(cls, value: list[str]) -> list[str]:
+        cleaned = []
+        for name in value:
+            bare = name.removeprefix("@")
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", bare):
+                raise ValueError(f"{name!r} is not a Telegram username (5-32 letters, digits, _)")
+            cleaned.append(bare.lower())
+        return cleaned
+
+
+class DepartmentConfig(Section):
+    """A department with its Telegram desk chat and staff."""
+
+    id: Identifier
+    name: LocalizedName
+    chat_id: ChatId
+    staff: list[UserId] = Field(default_factory=list)
+    head: UserId | None = None
+    sla_hours: int = Field(default=72, gt=0)
+    language: Language = "ru"
+
+
+class CategoryConfig(Section):
+    """A complaint category and the department that owns it."""
+
+    id: Identifier
+    department: Identifier
+    name: LocalizedName
+    keywords: dict[Language, list[str]] = Field(default_factory=dict)
+    sla_hours: int | None = Field(default=None, gt=0)
+
+
+class DistrictConfig(Section):
+    """A city district with the names residents use for it."""
+
+    id: Identifier
+    name: LocalizedName
+    aliases: list[str] = Field(default_factory=list)
+
+
+class ClassifierConfig(Section):
+    """How sure the classifier must be before it routes on its own."""
+
+    complaint_threshold: float = Field(default=0.5, ge=0, le=1)
+    category_threshold: float = Field(default=0.35, ge=0, le=1)
+    fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged
+
+
+class LoggingConfig(Section):
+    """Log level and format."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class Config(Section):
+    """The whole configuration of one city's Shagym."""
+
+    city: str = Field(min_length=1)
+    timezone: str = "Asia/Almaty"
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
+    officials: list[OfficialConfig] = Field(default_factory=list)
+    departments: list[DepartmentConfig] = Field(default_factory=list)
+    categories: list[CategoryConfig] = Field(default_factory=list)
+    districts: list[DistrictConfig] = Field(default_factory=list)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Asia/Almaty") from None
+        return value
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The city's timezone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def department(self, department_id: str) -> DepartmentConfig:
+        """The department with this id (KeyError when unknown)."""
+        for department in self.departments:
+            if department.id == department_id:
+                return department
+        raise KeyError(department_id)
+
+    def category(self, category_id: str) -> CategoryConfig:
+        """The category with this id (KeyError when unknown)."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(category_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem found in a config file."""
+
+    path: tuple[str | int, ...]
+    message: str
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Dotted key path, e.g. departments[2].chat_id."""
+        out = ""
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        return out or "(top level)"
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.key}: {self.message}"
+
+    def located(self, source: str) -> str:
+        """`source:line: key: message`, the form editors and CI logs link to."""
+        where = f"{source}:{self.line}" if self.line is not None else source
+        return f"{where}: {self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config file could not be read or is invalid; carries every issue found."""
+
+    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        lines = "\n".join(f"  {issue.located(source)}" for issue in issues)
+        super().__init__(f"invalid configuration in {source}:\n{lines}")
+
+
+def _line_index(node: yaml.Node, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
+    """Map every key path in a composed YAML tree to its 1-based line."""
+    index: dict[tuple[str | int, ...], int] = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            child = (*path, key)
+            index.update(_line_index(value_node, child))
+            # the key's own line points at the key, which reads better than the value's
+            index[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            index.update(_line_index(item, (*path, position)))
+    return index
+
+
+def _line_for(index: Mapping[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in index:
+            return index[path[:end]]
+    return None
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for variable, path in ENV_OVERRIDES.items():
+        if variable in environ:
+            _set_path(data, path, environ[variable])
+
+
+def _duplicates(values: Iterable[Any]) -> set[Any]:
+    seen: set[Any] = set()
+    dupes: set[Any] = set()
+    for value in values:
+        (dupes if value in seen else seen).add(value)
+    return dupes
+
+
+def _cross_check(config: Config) -> list[ConfigIssue]:
+    """Checks that span sections: references resolve and ids are unique."""
+    issues: list[ConfigIssue] = []
+    for section in ("officials", "departments", "categories", "districts"):
+        items = getattr(config, section)
+        dupes = _duplicates(item.id for item in items)
+        for position, item in enumerate(items):
+            if item.id in dupes:
+                issues.append(ConfigIssue((section, position, "id"), f"duplicate id {item.id!r}"))
+    department_ids = {department.id for department in config.departments}
+    for position, category in enumerate(config.categories):
+        if category.department not in department_ids:
+            issues.append(
+                ConfigIssue(
+                    ("categories", position, "department"),
+                    f"unknown department {category.department!r}; known: {', '.join(sorted(department_ids))}",
+                )
+            )
+    category_ids = {category.id for category in config.categories}
+    # the default "other" may be absent from a small config; an explicit choice must exist
+    explicit = "fallback_category" in config.classifier.model_fields_set
+    if explicit and config.classifier.fallback_category not in category_ids:
+        issues.append(
+            ConfigIssue(
+                ("classifier", "fallback_category"),
+                f"unknown category {config.classifier.fallback_category!r}",
+            )
+        )
+    usernames = [(p, name) for p, o in enumerate(config.officials) for name in o.usernames]
+    dupes = _duplicates(name for _, name in usernames)
+    for position, name in usernames:
+        if name in dupes:
+            issues.append(
+                ConfigIssue(("officials", position, "usernames"), f"@{name} belongs to two officials")
+            )
+    dupes = _duplicates(d.chat_id for d in config.departments)
+    for position, department in enumerate(config.departments):
+        if department.chat_id in dupes:
+            issues.append(
+                ConfigIssue(("departments", position, "chat_id"), f"chat {department.chat_id} used twice")
+            )
+    return issues
+
+
+def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, str] | None = None) -> Config:
+    """Validate YAML text into a Config, applying SHAGYM_* overrides; raise ConfigError listing issues."""
+    environ = os.environ if environ is None else environ
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [ConfigIssue((), f"not valid YAML: {problem}", line)]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [ConfigIssue((), "the top level must be a mapping of sections", 1)])
+    index = _line_index(root) if root is not None else {}
+    _apply_env(data, environ)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors():
+            path = tuple(part for part in error["loc"] if isinstance(part, str | int))
+            # pydantic adds the union member name to the loc ("list[int]"); it is noise for a human
+            path = tuple(p for p in path if not (isinstance(p, str) and ("[" in p or p == "literal")))
+            message = _human_message(error)
+            issues.append(ConfigIssue(path, message, _line_for(index, path)))
+        raise ConfigError(source, _dedupe(issues)) from None
+    issues = [ConfigIssue(i.path, i.message, _line_for(index, i.path)) for i in _cross_check(config)]
+    if issues:
+        raise ConfigError(source, issues)
+    return config
+
+
+def _dedupe(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Drop repeats, and errors on a key whose children have errors (union members say the same)."""
+    paths = {issue.path for issue in issues}
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    out = []
+    for issue in issues:
+        if any(len(other) > len(issue.path) and other[: len(issue.path)] == issue.path for other in paths):
+            continue
+        if (issue.path, issue.message) not in seen:
+            seen.add((issue.path, issue.message))
+            out.append(issue)
+    return out
+
+
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "extra_forbidden": lambda e: "unknown key (misspelled?)",
+    "missing": lambda e: "required key is missing",
+    "int_type": lambda e: f"must be an integer, got {e.get('input')!r}",
+}
+
+
+def _human_message(error: Any) -> str:
+    formatter = _MESSAGES.get(error["type"])
+    if formatter is not None:
+        return formatter(error)
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """SHAGYM_CONFIG when set, otherwise ./config.yaml."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("SHAGYM_CONFIG") or "config.yaml")
+
+
+def load_config(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file at `path` (default: SHAGYM_CONFIG, then ./config.yaml)."""
+    resolved = Path(path) if path is not None else default_config_path(environ)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(resolved), [ConfigIssue((), f"cannot read the file: {exc.strerror}")]) from None
+    return parse_config(text, source=str(resolved), environ=environ)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models and repositories, migrations, department queues."""

@@ -1,0 +1,386 @@
+"""Repositories: each builds and runs the queries for one aggregate; none of them commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import DepartmentConfig, OfficialConfig, WatchConfig
+from bot.domain import ComplaintStatus, InboxStatus, check_transition
+from storage.base import utcnow
+from storage.models import (
+    ChatRow,
+    ComplaintEventRow,
+    ComplaintRow,
+    DepartmentRow,
+    InboxRow,
+    OfficialRow,
+    ResidentRow,
+)
+
+
+def _insert_ignoring_conflicts(session: AsyncSession, table: Any, index_elements: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+class ChatRepository:
+    """Chats the bot watches or has seen."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, chat_id: int) -> ChatRow | None:
+        """The chat with this id, if known."""
+        return await self._session.get(ChatRow, chat_id)
+
+    async def upsert_seen(
+        self, chat_id: int, *, type: str, title: str | None = None, username: str | None = None
+    ) -> ChatRow:
+        """Record (or refresh) a chat the bot received a message from."""
+        row = await self._session.get(ChatRow, chat_id)
+        if row is None:
+            row = ChatRow(id=chat_id, type=type, title=title, username=username, watched=False)
+            self._session.add(row)
+        else:
+            row.type, row.title, row.username = type, title, username
+        return row
+
+    async def sync_watch(self, watch: WatchConfig) -> None:
+        """Mark exactly the configured chats as watched and acknowledged."""
+        await self._session.execute(update(ChatRow).values(watched=False, acknowledge=False))
+        explicit = [] if watch.chats == "all" else list(watch.chats)
+        for chat_id in {*explicit, *watch.acknowledge_chats}:
+            row = await self._session.get(ChatRow, chat_id)
+            if row is None:
+                row = ChatRow(id=chat_id, type="unknown")
+                self._session.add(row)
+            row.watched = watch.watches(chat_id)
+            row.acknowledge = chat_id in watch.acknowledge_chats
+
+    async def list(self) -> Sequence[ChatRow]:
+        """Every known chat."""
+        return (await self._session.scalars(select(ChatRow).order_by(ChatRow.id))).all()
+
+
+class DirectoryRepository:
+    """Officials and departments, mirrored from the config so that history can refer to them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def sync_officials(self, officials: Sequence[OfficialConfig]) -> None:
+        """Insert or update the configured officials and deactivate the ones removed from config."""
+        rows = {row.id: row for row in (await self._session.scalars(select(OfficialRow))).all()}
+        for official in officials:
+            row = rows.pop(official.id, None) or OfficialRow(id=official.id)
+            row.name_ru, row.name_kk, row.name_en = official.name.ru, official.name.kk, official.name.en
+            row.usernames = list(official.usernames)
+            row.user_ids = list(official.user_ids)
+            row.aliases = list(official.aliases)
+            digest = official.digest
+            row.digest_chat_id = digest.chat_id if digest else None
+            row.digest_schedule = digest.schedule if digest else None
+            row.digest_language = digest.language if digest else None
+            row.active = True
+            self._session.add(row)
+        for row in rows.values():
+            row.active = False
+
+    async def sync_departments(self, departments: Sequence[DepartmentConfig]) -> None:
+        """Insert or update the configured departments and deactivate the ones removed from config."""
+        rows = {row.id: row for row in (await self._session.scalars(select(DepartmentRow))).all()}
+        for department in departments:
+            row = rows.pop(department.id, None) or DepartmentRow(id=department.id)
+            row.name_ru, row.name_kk, row.name_en = (
+                department.name.ru,
+                department.name.kk,
+                department.name.en,
+            )
+            row.chat_id = department.chat_id
+            row.staff = list(department.staff)
+            row.head = department.head
+            row.sla_hours = department.sla_hours
+            row.active = True
+            self._session.add(row)
+        for row in rows.values():
+            row.active = False
+
+    async def officials(self, *, active_only: bool = True) -> Sequence[OfficialRow]:
+        """Officials, ordered by id."""
+        query = select(OfficialRow).order_by(OfficialRow.id)
+        if active_only:
+            query = query.where(OfficialRow.active.is_(True))
+        return (await self._session.scalars(query)).all()
+
+    async def departments(self, *, active_only: bool = True) -> Sequence[DepartmentRow]:
+        """Departments, ordered by id."""
+        query = select(DepartmentRow).order_by(DepartmentRow.id)
+        if active_only:
+            query = query.where(DepartmentRow.active.is_(True))
+        return (await self._session.scalars(query)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A raw update to store before processing."""
+
+    update_id: int
+    kind: str
+    payload: dict[str, Any]
+    chat_id: int | None = None
+    message_id: int | None = None
+
+
+class InboxRepository:
+    """The durable inbox of raw updates: written first, processed after, never lost."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_many(self, items: Sequence[InboxItem]) -> list[int]:
+        """Store updates, ignoring ones already stored (Telegram may redeliver); return the new rows' ids."""
+        if not items:
+            return []
+        statement = _insert_ignoring_conflicts(self._session, InboxRow, ["update_id"]).returning(InboxRow.id)
+        now = utcnow()
+        result = await self._session.execute(
+            statement,
+            [
+                {
+                    "update_id": item.update_id,
+                    "kind": item.kind,
+                    "chat_id": item.chat_id,
+                    "message_id": item.message_id,
+                    "payload": item.payload,
+                    "status": InboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "received_at": now,
+                }
+                for item in items
+            ],
+        )
+        return sorted(int(inbox_id) for inbox_id in result.scalars().all())
+
+    async def get(self, inbox_id: int) -> InboxRow | None:
+        """One inbox row."""
+        return await self._session.get(InboxRow, inbox_id)
+
+    async def pending(self, *, limit: int = 100, max_attempts: int = 5) -> Sequence[InboxRow]:
+        """Oldest unprocessed updates that have not failed too often."""
+        query = (
+            select(InboxRow)
+            .where(InboxRow.status == InboxStatus.PENDING.value, InboxRow.attempts < max_attempts)
+            .order_by(InboxRow.id)
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def mark_processed(self, inbox_id: int) -> None:
+        """The update was handled; keep the row for audit and idempotency."""
+        await self._session.execute(
+            update(InboxRow)
+            .where(InboxRow.id == inbox_id)
+            .values(status=InboxStatus.PROCESSED.value, processed_at=utcnow(), error=None)
+        )
+
+    async def record_failure(self, inbox_id: int, error: str, *, max_attempts: int = 5) -> None:
+        """Count a failed attempt; after `max_attempts` the row is parked as failed for a human."""
+        row = await self._session.get(InboxRow, inbox_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.error = error[:2000]
+        if row.attempts >= max_attempts:
+            row.status = InboxStatus.FAILED.value
+
+    async def counts(self) -> dict[str, int]:
+        """Number of rows per status."""
+        rows = await self._session.execute(select(InboxRow.status, func.count()).group_by(InboxRow.status))
+        return {status: int(count) for status, count in rows.tuples()}
+
+
+class ResidentRepository:
+    """Residents, keyed by their Telegram user id."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_telegram_id(self, telegram_user_id: int) -> ResidentRow | None:
+        """The resident with this Telegram user id, if known."""
+        query = select(ResidentRow).where(ResidentRow.telegram_user_id == telegram_user_id)
+        row: ResidentRow | None = await self._session.scalar(query)
+        return row
+
+    async def get_or_create(
+        self,
+        telegram_user_id: int,
+        *,
+        username: str | None = None,
+        full_name: str | None = None,
+        language: str | None = None,
+    ) -> ResidentRow:
+        """Find the resident or create one; refresh the name they go by now."""
+        row = await self.by_telegram_id(telegram_user_id)
+        now = utcnow()
+        if row is None:
+            row = ResidentRow(
+                telegram_user_id=telegram_user_id,
+                username=username,
+                full_name=full_name,
+                language=language,
+                created_at=now,
+                last_seen_at=now,
+            )
+            self._session.add(row)
+            await self._session.flush()
+        else:
+            row.username = username or row.username
+            row.full_name = full_name or row.full_name
+            row.language = row.language or language
+            row.last_seen_at = now
+        return row
+
+
+class ComplaintRepository:
+    """Complaints and their audit log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, complaint: ComplaintRow, *, actor: str = "system", actor_user_id: int | None = None
+    ) -> ComplaintRow:
+        """Store a new complaint and its `created` event."""
+        now = utcnow()
+        complaint.created_at = complaint.created_at or now
+        complaint.updated_at = now
+        complaint.status = complaint.status or ComplaintStatus.NEW.value
+        self._session.add(complaint)
+        await self._session.flush()
+        self._session.add(
+            ComplaintEventRow(
+                complaint_id=complaint.id,
+                at=now,
+                actor=actor,
+                actor_user_id=actor_user_id,
+                action="created",
+                from_status=None,
+                to_status=complaint.status,
+                details={"category": complaint.category, "department": complaint.department_id},
+            )
+        )
+        return complaint
+
+    async def get(self, complaint_id: int) -> ComplaintRow | None:
+        """One complaint by its number."""
+        return await self._session.get(ComplaintRow, complaint_id)
+
+    async def by_source(self, chat_id: int, message_id: int) -> ComplaintRow | None:
+        """The complaint made from this message, if any (processing is idempotent on it)."""
+        query = select(ComplaintRow).where(ComplaintRow.chat_id == chat_id, ComplaintRow.message_id == message_id)
+        row: ComplaintRow | None = await self._session.scalar(query)
+        return row
+
+    async def change_status(
+        self,
+        complaint: ComplaintRow,
+        target: ComplaintStatus,
+        *,
+        actor: str,
+        actor_user_id: int | None = None,
+        action: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Move a complaint to `target` if the lifecycle allows it, and log who did it."""
+        current = ComplaintStatus(complaint.status)
+        check_transition(current, target)
+        now = utcnow()
+        complaint.status = target.value
+        complaint.updated_at = now
+        if target is ComplaintStatus.RESOLVED:
+            complaint.resolved_at = now
+        if current.is_final and target is ComplaintStatus.QUEUED:
+            complaint.reopen_count += 1
+            complaint.resolved_at = None
+        await self.log(
+            complaint,
+            action or target.value,
+            actor=actor,
+            actor_user_id=actor_user_id,
+            from_status=current.value,
+            to_status=target.value,
+            details=details,
+        )
+
+    async def log(
+        self,
+        complaint: ComplaintRow,
+        action: str,
+        *,
+        actor: str,
+        actor_user_id: int | None = None,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append an event to the complaint's audit log."""
+        self._session.add(
+            ComplaintEventRow(
+                complaint_id=complaint.id,
+                at=utcnow(),
+                actor=actor,
+                actor_user_id=actor_user_id,
+                action=action,
+                from_status=from_status,
+                to_status=to_status,
+                details=details or {},
+            )
+        )
+
+    async def events(self, complaint_id: int) -> Sequence[ComplaintEventRow]:
+        """The audit log of one complaint, oldest first."""
+        query = (
+            select(ComplaintEventRow)
+            .where(ComplaintEventRow.complaint_id == complaint_id)
+            .order_by(ComplaintEventRow.id)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def for_resident(self, resident_id: int, *, limit: int = 20) -> Sequence[ComplaintRow]:
+        """A resident's complaints, newest first."""
+        query: Select[tuple[ComplaintRow]] = (
+            select(ComplaintRow)
+            .where(ComplaintRow.resident_id == resident_id)
+            .order_by(ComplaintRow.id.desc())
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def by_status(
+        self, status: ComplaintStatus, *, department_id: str | None = None, limit: int = 100
+    ) -> Sequence[ComplaintRow]:
+        """Complaints in one status, oldest first, optionally for one department."""
+        query = select(ComplaintRow).where(ComplaintRow.status == status.value)
+        if department_id is not None:
+            query = query.where(ComplaintRow.department_id == department_id)
+        return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
+
+    async def count_by_status(self, *, since: datetime | None = None) -> dict[str, int]:
+        """Number of complaints per status, optionally created since a moment."""
+        query = select(ComplaintRow.status, func.count()).group_by(ComplaintRow.status)
+        if since is not None:
+            query = query.where(ComplaintRow.created_at >= since)
+        rows = await self._session.execute(query)
+        return {status: int(count) for status, count in rows.tuples()}

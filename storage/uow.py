@@ -1,0 +1,51 @@
+"""Unit of work: one session, the repositories on it, one commit per use case."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    ChatRepository,
+    ComplaintRepository,
+    DirectoryRepository,
+    InboxRepository,
+    ResidentRepository,
+)
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(factory) as uow: ...; await uow.commit()`; anything uncommitted rolls back."""
+
+    session: AsyncSession
+    chats: ChatRepository
+    directory: DirectoryRepository
+    inbox: InboxRepository
+    residents: ResidentRepository
+    complaints: ComplaintRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.chats = ChatRepository(self.session)
+        self.directory = DirectoryRepository(self.session)
+        self.inbox = InboxRepository(self.session)
+        self.residents = ResidentRepository(self.session)
+        self.complaints = ComplaintRepository(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # close() rolls back whatever was not committed; unlike rollback() it leaves loaded rows readable
+        await self.session.close()
+
+    async def commit(self) -> None:
+        """Make the use case's changes durable, all at once."""
+        await self.session.commit()
