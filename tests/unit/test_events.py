@@ -1,0 +1,139 @@
+"""Parsing the Bot API wire format into normalized events."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, UnsupportedUpdate, parse_update
+
+
+def group_message(**overrides: object) -> dict[str, object]:
+    message: dict[str, object] = {
+        "message_id": 42,
+        "date": 1_700_000_000,
+        "chat": {"id": -1001234567890, "type": "supergroup", "title": "Сарыарка чат", "username": "saryarka"},
+        "from": {
+            "id": 555,
+            "is_bot": False,
+            "first_name": "Айгерим",
+            "last_name": "С.",
+            "language_code": "kk",
+        },
+        "text": "🔥🔥 @akim_astana су жоқ",
+        "entities": [{"type": "mention", "offset": 5, "length": 12}],
+    }
+    message.update(overrides)
+    return {"update_id": 7, "message": message}
+
+
+def test_group_message() -> None:
+    event = parse_update(group_message())
+    assert isinstance(event, IncomingMessage)
+    assert event.chat.id == -1001234567890 and event.chat.username == "saryarka"
+    assert event.sender is not None and event.sender.full_name == "Айгерим С."
+    assert event.entities[0].offset == 5
+    assert not event.is_edit and not event.is_channel_post
+    assert event.content_type == "text"
+
+
+def test_photo_with_caption_uses_caption_entities_and_largest_photo() -> None:
+    update = group_message(
+        text=None,
+        caption="@akim_astana яма",
+        caption_entities=[{"type": "mention", "offset": 0, "length": 12}],
+        photo=[
+            {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+            {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 960},
+        ],
+    )
+    del update["message"]["text"]  # type: ignore[attr-defined]
+    event = parse_update(update)
+    assert isinstance(event, IncomingMessage)
+    assert event.text == "@akim_astana яма"
+    assert event.entities[0].length == 12
+    assert event.photos == ("large",)
+    assert event.content_type == "photo"
+
+
+def test_channel_post_and_edit() -> None:
+    post = {
+        "message_id": 3,
+        "date": 1,
+        "chat": {"id": -1009, "type": "channel", "title": "Новости"},
+        "text": "x",
+    }
+    event = parse_update({"update_id": 1, "edited_channel_post": post})
+    assert isinstance(event, IncomingMessage)
+    assert event.is_channel_post and event.is_edit
+    assert event.sender is None
+
+
+def test_reply_and_text_mention() -> None:
+    update = group_message(
+        reply_to_message={
+            "message_id": 40,
+            "date": 1,
+            "chat": {"id": -1, "type": "group"},
+            "from": {"id": 100001, "is_bot": False, "first_name": "A"},
+        },
+        entities=[
+            {
+                "type": "text_mention",
+                "offset": 0,
+                "length": 4,
+                "user": {"id": 100001, "is_bot": False, "first_name": "A"},
+            }
+        ],
+    )
+    event = parse_update(update)
+    assert isinstance(event, IncomingMessage)
+    assert event.reply_to is not None and event.reply_to.from_user_id == 100001
+    assert event.entities[0].user_id == 100001
+
+
+def test_callback_query() -> None:
+    event = parse_update(
+        {
+            "update_id": 2,
+            "callback_query": {
+                "id": "cb1",
+                "from": {"id": 200001, "is_bot": False, "first_name": "Staff"},
+                "data": "d:take:5",
+                "message": {"message_id": 9, "date": 1, "chat": {"id": -1001000000001, "type": "supergroup"}},
+            },
+        }
+    )
+    assert isinstance(event, CallbackPress)
+    assert (event.data, event.chat_id, event.message_id) == ("d:take:5", -1001000000001, 9)
+
+
+def test_unknown_kind_is_unsupported() -> None:
+    event = parse_update({"update_id": 3, "message_reaction": {}})
+    assert isinstance(event, UnsupportedUpdate) and event.kind == "message_reaction"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        [],
+        {"update_id": "x"},
+        {"update_id": True, "message": {}},
+        {"update_id": 1, "message": "text"},
+        {"update_id": 1, "message": {"message_id": 1, "chat": {"id": "abc", "type": "group"}}},
+        {"update_id": 1, "message": {"chat": {"id": 1, "type": "private"}}},
+        {"update_id": 1, "callback_query": {"id": 5, "from": {"id": 1}}},
+    ],
+)
+def test_malformed_updates_raise_a_clear_error(raw: object) -> None:
+    with pytest.raises(MalformedUpdate):
+        parse_update(raw)
+
+
+def test_bad_entities_are_skipped_not_fatal() -> None:
+    update = group_message(
+        entities=[{"type": "mention"}, "junk", {"type": "mention", "offset": -3, "length": 2}]
+    )
+    event = parse_update(update)
+    assert isinstance(event, IncomingMessage)
+    assert event.entities == ()
