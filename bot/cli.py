@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _add_config_option(migrate)
+
+    run = commands.add_parser("run", help="run the bot until SIGTERM")
+    _add_config_option(run)
     return parser
 
 
@@ -91,6 +94,15 @@ def _run_migrate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
     return 0
 
 
+def _run_bot(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from bot.runtime import run_bot
+
+    config = _load(args.config, stderr)
+    if config is None:
+        return 2
+    return run_bot(config, stderr=stderr)
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -98,7 +110,7 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    commands = {"check-config": _check_config, "migrate": _run_migrate}
+    commands = {"check-config": _check_config, "migrate": _run_migrate, "run": _run_bot}
     return commands[args.command](args, stdout, stderr)
 
 

@@ -71,7 +71,7 @@ class WebhookConfig(Section):
     url: str | None = None
     path: str = "/telegram/webhook"
     host: str = "0.0.0.0"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
     secret_token: SecretStr = SecretStr("")
 
 
@@ -169,6 +169,14 @@ class OfficialConfig(Section):
         return cleaned
 
 
+class DeliveryConfig(Section):
+    """How cards reach department chats."""
+
+    park_seconds: float = Field(default=300.0, gt=0)  # retry a chat the bot cannot write to after this
+    max_backoff_seconds: float = Field(default=120.0, gt=0)
+    workers_per_department: int = Field(default=1, ge=1, le=8)
+
+
 class DepartmentConfig(Section):
     """A department with its Telegram desk chat and staff."""
 
@@ -200,8 +208,9 @@ class DistrictConfig(Section):
 
 
 class ClassifierConfig(Section):
-    """How sure the classifier must be before it routes on its own."""
+    """Which classifier runs, and how sure it must be before it routes on its own."""
 
+    engine: Literal["model", "keywords"] = "model"
     complaint_threshold: float = Field(default=0.5, ge=0, le=1)
     category_threshold: float = Field(default=0.35, ge=0, le=1)
     fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged
@@ -227,6 +236,7 @@ class Config(Section):
     categories: list[CategoryConfig] = Field(default_factory=list)
     districts: list[DistrictConfig] = Field(default_factory=list)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("timezone")

@@ -162,6 +162,14 @@ class ComplaintRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The card in the department chat; card_state "sending" means a send may have happened
+    # without its answer being recorded (a crash), so recovery probes before sending again.
+    card_state: Mapped[str | None] = mapped_column(String(16))
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_name: Mapped[str | None] = mapped_column(String(256))
 
     resident: Mapped[ResidentRow | None] = relationship(lazy="raise")
     events: Mapped[list[ComplaintEventRow]] = relationship(

@@ -289,7 +289,9 @@ class ComplaintRepository:
 
     async def by_source(self, chat_id: int, message_id: int) -> ComplaintRow | None:
         """The complaint made from this message, if any (processing is idempotent on it)."""
-        query = select(ComplaintRow).where(ComplaintRow.chat_id == chat_id, ComplaintRow.message_id == message_id)
+        query = select(ComplaintRow).where(
+            ComplaintRow.chat_id == chat_id, ComplaintRow.message_id == message_id
+        )
         row: ComplaintRow | None = await self._session.scalar(query)
         return row
 

@@ -488,3 +488,27 @@ async def test_a_closed_queue_refuses_work(harness: Harness) -> None:
     await queue.close()
     with pytest.raises(RuntimeError, match="closed"):
         await queue.put("roads", {"n": 0})
+
+
+@pytest.mark.redis
+async def test_redis_queue_recovers_when_its_stream_is_deleted() -> None:
+    url = os.environ.get("SHAGYM_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("SHAGYM_TEST_REDIS_URL is not set: Redis queue tests need a Redis URL")
+    prefix = f"shagym-test-{uuid.uuid4().hex}"
+    client = Redis.from_url(url)
+    try:
+        queue = RedisDepartmentQueue(client, prefix=prefix)
+        await queue.put("roads", {"n": 0})
+        [entry] = await queue.claim("roads", "worker-a")
+        await queue.ack("roads", entry.id)
+        # Someone wipes the stream (and with it the consumer group) while the queue object lives on.
+        await client.delete(f"{prefix}:queue:roads")
+        await queue.put("roads", {"n": 1})
+
+        assert numbers(await queue.claim("roads", "worker-a")) == [1]
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()

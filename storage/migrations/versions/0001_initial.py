@@ -126,6 +126,12 @@ def upgrade() -> None:
         sa.Column("updated_at", UTC(), nullable=False),
         sa.Column("deadline_at", UTC(), nullable=True),
         sa.Column("resolved_at", UTC(), nullable=True),
+        sa.Column("card_state", sa.String(length=16), nullable=True),
+        sa.Column("card_chat_id", sa.BigInteger(), nullable=True),
+        sa.Column("card_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("delivered_at", UTC(), nullable=True),
+        sa.Column("acknowledged", sa.Boolean(), nullable=False),
+        sa.Column("author_name", sa.String(length=256), nullable=True),
         sa.ForeignKeyConstraint(
             ["duplicate_of_id"],
             ["complaints.id"],

@@ -1,0 +1,24 @@
+"""`python -m bench` (`make bench`): every benchmark, one after the other, results as JSON."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("bench.pipeline_bench", "bench.classifier_bench")
+
+
+def main() -> None:
+    """Run each benchmark module's main() with its defaults."""
+    for name in BENCHMARKS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            print(f"{name}: not available ({exc})", file=sys.stderr)
+            continue
+        print(f"== {name}", flush=True)
+        module.main([])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Whole-bot benchmark against the fake Bot API: throughput, update→card latency, peak memory.
+
+Run by hand: `python -m bench.pipeline_bench [--updates N] [--tagged M] [--engine keywords|model]`.
+The bot runs as a subprocess (`shagym run`) so its memory is measured alone; in the same run a bare
+aiogram bot that only receives the same updates gives the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.conftest import CITY_CHAT, e2e_config
+from tests.fakes.bot_api import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+CHATTER = [
+    "всем привет, кто знает хороший автосервис на левом берегу?",
+    "сегодня морозно, −25, одевайтесь теплее",
+    "продам детскую коляску, почти новая, 40 000 тг",
+    "Сәлеметсіздер ме, көршілер! Ертең жиналыс бар ма?",
+    "кто-нибудь видел рыжего кота у 5 подъезда?",
+    "Happy New Year everyone 🎄🎉",
+    "ребята, во сколько открывается ЦОН в субботу?",
+    "😂😂😂",
+    "бүгін кешке футбол қарайсыңдар ма?",
+    "спасибо всем, кто помог с переездом!",
+]
+COMPLAINTS = [
+    ("нет горячей воды третий день", -1001000000001),
+    ("огромная яма на дороге у школы", -1001000000002),
+    ("мусор не вывозят уже неделю, контейнеры переполнены", -1001000000003),
+    ("в подъезде не работает лифт, ОСИ не отвечает", -1001000000004),
+    ("ночью шум и драка во дворе", -1001000000006),
+]
+
+
+def _bench_config(tmp: Path, fake: FakeBotAPI, engine: str) -> Path:
+    config = e2e_config(tmp, fake)
+    data = config.model_dump(by_alias=True, mode="json")
+    data["telegram"]["token"] = fake.token
+    data["telegram"]["webhook"]["secret_token"] = ""
+    # the pipeline is measured, not Telegram's flood control: limits above the bench's rate
+    data["telegram"]["rate_limit"] = {
+        "per_chat_per_second": 50,
+        "per_group_per_minute": 5000,
+        "global_per_second": 500,
+    }
+    data["classifier"]["engine"] = engine
+    data["logging"]["level"] = "WARNING"
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def _spawn(*argv: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *argv, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The process's high-water resident memory (VmHWM), read while it is still alive."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    """Read the child's peak RSS (KiB), then SIGTERM it and wait."""
+    peak = _peak_rss_kib(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await process.communicate()
+    if process.returncode not in (0, -signal.SIGTERM):
+        print(stderr.decode(errors="replace")[-3000:], file=sys.stderr)
+    return peak
+
+
+async def _throughput(
+    fake: FakeBotAPI, process_argv: list[str], updates: list[dict[str, Any]]
+) -> tuple[float, int]:
+    """Inject all updates, start the bot, and time how long it takes to confirm them all."""
+    for update in updates:
+        fake.inject(update)
+    last = updates[-1]["update_id"]
+    process = await _spawn(*process_argv)
+    await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 60)
+    started = time.perf_counter()
+    await fake.wait_for(lambda _: (fake.confirmed_offset or 0) > last, 600)
+    elapsed = time.perf_counter() - started
+    return elapsed, await _stop(process)
+
+
+async def run(updates_total: int, tagged_total: int, engine: str) -> dict[str, Any]:
+    """Run both measurements and return the results."""
+    rng = random.Random(7)
+    results: dict[str, Any] = {"updates": updates_total, "engine": engine}
+    with tempfile.TemporaryDirectory() as raw_tmp:
+        tmp = Path(raw_tmp)
+        # 1. the floor: a bare aiogram bot that only receives
+        async with FakeBotAPI(first_update_id=1) as fake:
+            updates = [
+                fake.message_update(CITY_CHAT, rng.choice(CHATTER), message_id=n + 1)
+                for n in range(updates_total)
+            ]
+            for n, update in enumerate(updates):
+                update["update_id"] = n + 1
+            elapsed, rss = await _throughput(
+                fake, ["-m", "bench.bare_aiogram", fake.url, fake.token], updates
+            )
+            results["bare_aiogram"] = {
+                "seconds": elapsed,
+                "updates_per_s": updates_total / elapsed,
+                "peak_rss_mib": rss / 1024,
+            }
+        # 2. Shagym on the same untagged traffic
+        async with FakeBotAPI(first_update_id=1) as fake:
+            fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
+            (tmp / "a").mkdir()
+            config = _bench_config(tmp / "a", fake, engine)
+            updates = [
+                fake.message_update(CITY_CHAT, rng.choice(CHATTER), message_id=n + 1)
+                for n in range(updates_total)
+            ]
+            for n, update in enumerate(updates):
+                update["update_id"] = n + 1
+            elapsed, rss = await _throughput(fake, ["-m", "bot.cli", "run", "--config", str(config)], updates)
+            results["shagym_untagged"] = {
+                "seconds": elapsed,
+                "updates_per_s": updates_total / elapsed,
+                "peak_rss_mib": rss / 1024,
+            }
+        # 3. tagged complaints at a steady rate: latency from injection to the department card
+        async with FakeBotAPI() as fake:
+            fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
+            (tmp / "b").mkdir()
+            config = _bench_config(tmp / "b", fake, engine)
+            process = await _spawn("-m", "bot.cli", "run", "--config", str(config))
+            await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 120)
+            sent_at: dict[str, float] = {}
+            chatter_per_tagged = max(1, updates_total // max(tagged_total, 1) // 10)
+            for n in range(tagged_total):
+                problem, _ = COMPLAINTS[n % len(COMPLAINTS)]
+                marker = f"bench-{n:05d}"
+                for _ in range(chatter_per_tagged):
+                    fake.inject_message(CITY_CHAT, rng.choice(CHATTER))
+                sent_at[marker] = time.time()
+                fake.inject_message(CITY_CHAT, f"@akim_astana {problem} {marker}")
+                await asyncio.sleep(0.05)  # 20 tagged complaints a second
+
+            def delivered(_: object) -> bool:
+                return (
+                    sum(1 for c in fake.sent if c.method == "sendMessage" and "bench-" in (c.text or ""))
+                    >= tagged_total
+                )
+
+            await fake.wait_for(delivered, 300)
+            latencies = []
+            for call in fake.sent:
+                if call.method != "sendMessage":
+                    continue
+                for marker, at in sent_at.items():
+                    if marker in (call.text or ""):
+                        latencies.append((call.time - at) * 1000)
+                        break
+            rss = await _stop(process)
+            latencies.sort()
+            results["shagym_tagged"] = {
+                "complaints": len(latencies),
+                "p50_ms": statistics.median(latencies),
+                "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+                "max_ms": latencies[-1],
+                "peak_rss_mib": rss / 1024,
+            }
+    results["untagged_vs_bare"] = (
+        results["shagym_untagged"]["updates_per_s"] / results["bare_aiogram"]["updates_per_s"]
+    )
+    results["bench_process_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--updates", type=int, default=20000, help="untagged updates for the throughput runs")
+    parser.add_argument("--tagged", type=int, default=300, help="tagged complaints for the latency run")
+    parser.add_argument("--engine", choices=["keywords", "model"], default="model")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args.updates, args.tagged, args.engine))
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

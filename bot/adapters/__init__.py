@@ -1,0 +1,1 @@
+"""Telegram framework adapters: each implements bot.telegram.TelegramGateway."""

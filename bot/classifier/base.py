@@ -1,0 +1,54 @@
+"""The classifier port: plain Python, no Telegram library, CPU-bound and synchronous.
+
+The pipeline calls it through `asyncio.to_thread`, so an implementation may take milliseconds
+without blocking the event loop; it must be safe to call from several threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class MessageContext:
+    """What the classifier may use besides the text."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The classifier's verdict on one message."""
+
+    complaint: bool
+    kind: str  # complaint | question | suggestion | gratitude | other
+    category: str
+    department: str
+    urgent: bool
+    district: str | None
+    language: str  # ru | kk | en | mixed | unknown
+    confidence: float  # of the category (complaints) or of the non-complaint verdict
+    needs_triage: bool = False  # low confidence: a human should check the routing
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape `shagym classify` prints."""
+        return {
+            "complaint": self.complaint,
+            "kind": self.kind,
+            "category": self.category,
+            "department": self.department,
+            "urgent": self.urgent,
+            "district": self.district,
+            "language": self.language,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+class Classifier(Protocol):
+    """Decides whether a message is a complaint and where it goes."""
+
+    def classify(self, text: str, context: MessageContext | None = None) -> Classification:
+        """Classify one message; never raises on odd text (empty, emoji-only, very long)."""
+        ...

@@ -1,0 +1,241 @@
+"""Getting updates in durably: filter in memory, write to the inbox, and only then confirm to Telegram.
+
+aiogram's polling moves the offset as soon as it hands an update to a handler and its webhook handler
+answers 200 before handling; both lose updates on a crash. Here the offset moves (and the webhook
+answers) only after the batch is in the inbox, so a crash can cause a redelivery but never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.events import ALLOWED_UPDATES, CallbackPress, IncomingMessage, MalformedUpdate, parse_update
+from bot.mentions import MentionDetector
+from bot.telegram import TelegramError, TelegramGateway
+from storage.repositories import InboxItem
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+_KEEP_KINDS = frozenset({"callback_query", "my_chat_member"})
+
+
+@dataclass(slots=True)
+class IngressStats:
+    """Counters of what came in and what was kept."""
+
+    received: int = 0
+    stored: int = 0
+    dropped_untagged: int = 0
+    dropped_other: int = 0
+    malformed: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class UpdateIngestor:
+    """Decides in memory which updates matter and stores those in the inbox, all of a batch at once."""
+
+    def __init__(
+        self,
+        config: Config,
+        detector: MentionDetector,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._detector = detector
+        self._uow_factory = uow_factory
+        self._on_stored = on_stored
+        self._department_chats = frozenset(d.chat_id for d in config.departments)
+        self.stats = IngressStats()
+
+    def select(self, raw: Any) -> InboxItem | None:
+        """The inbox item for an update the bot acts on, or None for chatter we must not keep."""
+        self.stats.received += 1
+        try:
+            event = parse_update(raw)
+        except MalformedUpdate as exc:
+            self.stats.malformed += 1
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.warning("malformed update kept for inspection: %s", exc, extra={"update_id": update_id})
+            if not isinstance(update_id, int) or isinstance(update_id, bool):
+                return None  # nothing to key it on; logged above
+            payload = raw if isinstance(raw, dict) else {"raw": repr(raw)[:10000]}
+            return InboxItem(update_id=update_id, kind="malformed", payload=_jsonable(payload))
+        if isinstance(event, IncomingMessage):
+            if not self._keeps(event):
+                self.stats.dropped_untagged += 1
+                return None
+            kind = event.kind
+            item = InboxItem(event.update_id, kind, raw, event.chat.id, event.message_id)
+        else:
+            kind = "callback_query" if isinstance(event, CallbackPress) else event.kind
+            if kind not in _KEEP_KINDS:
+                self.stats.dropped_other += 1
+                return None
+            item = InboxItem(event.update_id, kind, raw)
+        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        return item
+
+    def _keeps(self, event: IncomingMessage) -> bool:
+        if event.chat.is_private:
+            return event.sender is None or not event.sender.is_bot
+        if event.chat.id in self._department_chats:
+            # staff replying to the bot's cards (comments on a resolution)
+            return event.reply_to is not None and not event.is_channel_post
+        if not self._config.watch.watches(event.chat.id):
+            return False
+        return bool(self._detector.detect(event))
+
+    async def ingest(self, updates: Sequence[Any]) -> int:
+        """Store the updates worth keeping in one transaction; return how many were new."""
+        items = [item for item in (self.select(raw) for raw in updates) if item is not None]
+        if not items:
+            return 0
+        async with self._uow_factory() as uow:
+            new_ids = await uow.inbox.add_many(items)
+            await uow.commit()
+        self.stats.stored += len(new_ids)
+        if new_ids and self._on_stored is not None:
+            self._on_stored()
+        return len(new_ids)
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        json.dumps(payload)
+        return payload
+    except (TypeError, ValueError):
+        return {"raw": repr(payload)[:10000]}
+
+
+class Poller:
+    """Long polling that confirms a batch to Telegram only after the inbox has it."""
+
+    def __init__(self, gateway: TelegramGateway, ingestor: UpdateIngestor, *, timeout: int) -> None:
+        self._gateway = gateway
+        self._ingestor = ingestor
+        self._timeout = timeout
+        self.offset: int | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; a batch being stored when it is set is finished first."""
+        await self._gateway.delete_webhook()
+        backoff = 1.0
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self._gateway.get_updates(
+                    offset=self.offset,
+                    timeout=self._timeout,
+                    limit=100,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            )
+            stopped = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if fetch not in done:
+                # stopping mid long-poll: nothing fetched is lost, Telegram redelivers unconfirmed updates
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+                break
+            stopped.cancel()
+            try:
+                updates = fetch.result()
+            except TelegramError as exc:
+                log.warning("getUpdates failed, retrying in %.0fs: %s", backoff, exc.description)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            if not updates:
+                continue
+            await self._ingestor.ingest(updates)  # durable first ...
+            ids = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
+            if ids:
+                self.offset = max(ids) + 1  # ... then confirmed by the next getUpdates
+        await self._confirm()
+
+    async def _confirm(self) -> None:
+        if self.offset is None:
+            return
+        try:  # tell Telegram what we have stored, so a clean restart does not replay it
+            await self._gateway.get_updates(
+                offset=self.offset, timeout=0, limit=1, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except TelegramError as exc:
+            log.info("final offset confirmation failed (updates will be redelivered): %s", exc)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookServer:
+    """An aiohttp endpoint that answers Telegram only after the update is in the inbox."""
+
+    def __init__(self, config: Config, ingestor: UpdateIngestor) -> None:
+        self._config = config
+        self._ingestor = ingestor
+        self._secret = config.telegram.webhook.secret_token.get_secret_value()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    def app(self) -> web.Application:
+        """The aiohttp application (also used by tests)."""
+        application = web.Application(client_max_size=4 * 1024 * 1024)
+        application.router.add_post(self._config.telegram.webhook.path, self._handle)
+        return application
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if self._secret:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), self._secret.encode()):
+                log.warning("webhook request with a wrong secret token refused")
+                return web.Response(status=401, text="unauthorized")
+        try:
+            body = await request.json(loads=json.loads)
+        except ValueError:
+            log.warning("webhook body is not JSON; refused")
+            return web.Response(status=400, text="bad request")
+        try:
+            await self._ingestor.ingest([body])
+        except Exception:
+            # a non-2xx makes Telegram retry later: the update is not lost
+            log.exception("could not store a webhook update; Telegram will retry")
+            return web.Response(status=500, text="retry later")
+        return web.Response(text="ok")
+
+    async def start(self, gateway: TelegramGateway) -> None:
+        """Listen, and register the public URL with Telegram."""
+        hook = self._config.telegram.webhook
+        self._runner = web.AppRunner(self.app())
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, hook.host, hook.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else hook.port
+        if hook.url:
+            await gateway.set_webhook(
+                hook.url, secret_token=self._secret or None, allowed_updates=list(ALLOWED_UPDATES)
+            )
+
+    async def stop(self) -> None:
+        """Stop listening; requests in flight finish first."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

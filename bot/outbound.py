@@ -1,0 +1,131 @@
+"""Outbound messages that are not cards: replies, notifications, acknowledgements.
+
+Every send goes through the rate limiter; 429 waits Telegram's retry_after, network errors back off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from bot.config import Config
+from bot.events import IncomingMessage
+from bot.i18n import t
+from bot.ratelimit import RateLimiter
+from bot.telegram import (
+    Keyboard,
+    SentMessage,
+    TelegramError,
+    TelegramForbidden,
+    TelegramGateway,
+    TelegramRetryAfter,
+    TelegramTransientError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Outbound:
+    """Sends with rate limiting and bounded retries; a message that cannot go is logged, never raised."""
+
+    def __init__(self, gateway: TelegramGateway, limiter: RateLimiter, *, attempts: int = 4) -> None:
+        self._gateway = gateway
+        self._limiter = limiter
+        self._attempts = attempts
+
+    @property
+    def gateway(self) -> TelegramGateway:
+        """The underlying gateway (for calls that are not rate limited, like answering callbacks)."""
+        return self._gateway
+
+    async def send(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        keyboard: Keyboard | None = None,
+        html: bool = True,
+        reply_to_message_id: int | None = None,
+    ) -> SentMessage | None:
+        """Send a message, waiting for the rate limiter and retrying 429 and transient errors."""
+        delay = 1.0
+        for attempt in range(1, self._attempts + 1):
+            await self._limiter.acquire(chat_id)
+            try:
+                return await self._gateway.send_message(
+                    chat_id, text, keyboard=keyboard, html=html, reply_to_message_id=reply_to_message_id
+                )
+            except TelegramRetryAfter as exc:
+                self._limiter.penalise(chat_id, exc.retry_after)
+                log.info("429 for chat %s, waiting %ss", chat_id, exc.retry_after)
+            except TelegramTransientError as exc:
+                log.warning("send to %s failed (attempt %d): %s", chat_id, attempt, exc.description)
+                await asyncio.sleep(delay)
+                delay *= 2
+            except TelegramForbidden as exc:
+                log.warning("cannot write to chat %s: %s", chat_id, exc.description)
+                return None
+            except TelegramError as exc:
+                log.error("send to %s refused: %s", chat_id, exc.description)
+                return None
+        log.error("giving up on a message to chat %s after %d attempts", chat_id, self._attempts)
+        return None
+
+    async def answer_callback(
+        self, callback_id: str, text: str | None = None, *, alert: bool = False
+    ) -> None:
+        """Answer a button press (Telegram shows a spinner until we do)."""
+        try:
+            await self._gateway.answer_callback(callback_id, text, alert=alert)
+        except TelegramError as exc:
+            # callback answers expire after a few seconds; a late one is harmless to drop
+            log.info("answerCallbackQuery failed: %s", exc.description)
+
+
+class Acknowledger:
+    """Optional "Передано в …, №123" replies in source chats: off by default, at most one per interval."""
+
+    def __init__(
+        self,
+        config: Config,
+        outbound: Outbound,
+        limiter: RateLimiter,
+        department_name: Callable[[str, str], str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._chats = frozenset(config.watch.acknowledge_chats)
+        self._interval = config.watch.acknowledge_interval_seconds
+        self._outbound = outbound
+        self._limiter = limiter
+        self._department_name = department_name
+        self._clock = clock
+        self._last: dict[int, float] = {}
+
+    async def acknowledge(self, message: IncomingMessage, number: int, department: str) -> bool:
+        """Reply in the source chat if it asked for acknowledgements and its interval has passed."""
+        chat_id = message.chat.id
+        if chat_id not in self._chats:
+            return False
+        now = self._clock()
+        last = self._last.get(chat_id)
+        if last is not None and now - last < self._interval:
+            return False
+        # never wait for the limiter: a skipped acknowledgement is better than a flooded chat
+        if self._limiter.reserve(chat_id) > 0:
+            return False
+        self._last[chat_id] = now
+        language = "kk" if (message.sender and message.sender.language_code == "kk") else "ru"
+        text = t(
+            "ack.forwarded", language, department=self._department_name(department, language), number=number
+        )
+        try:
+            await self._outbound.gateway.send_message(
+                chat_id, text, html=False, reply_to_message_id=message.message_id
+            )
+        except TelegramError as exc:
+            log.info("acknowledgement in chat %s failed: %s", chat_id, exc.description)
+            return False
+        return True

@@ -1,0 +1,223 @@
+"""The complaint pipeline: mentions → classify → dedupe → store → department queue.
+
+Plain classes with no Telegram library: handlers call them with normalized events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.classifier.base import Classification, Classifier, MessageContext
+from bot.config import Config
+from bot.domain import ComplaintSource, ComplaintStatus
+from bot.events import IncomingMessage
+from bot.mentions import Mention, MentionDetector
+from storage.base import utcnow
+from storage.models import ComplaintRow
+from storage.queues import DepartmentQueue
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What the pipeline did with one message."""
+
+    outcome: str  # created | updated | unchanged | not_complaint | untagged
+    complaint_id: int | None = None
+    department: str | None = None
+    urgent: bool = False
+
+
+class Enqueuer:
+    """Puts complaints on their department's queue and records that they are queued."""
+
+    def __init__(
+        self,
+        queue: DepartmentQueue,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        on_enqueued: Callable[[str], None] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._session_factory = session_factory
+        # wakes this process's delivery worker at once; other instances find the entry by polling
+        self.on_enqueued = on_enqueued
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._session_factory)
+
+    async def enqueue(self, complaint_id: int, department: str) -> None:
+        """Queue the card job, then mark the complaint queued (a crash in between is swept up later)."""
+        await self._queue.put(department, {"complaint_id": complaint_id})
+        if self.on_enqueued is not None:
+            self.on_enqueued(department)
+        async with self._uow() as uow:
+            row = await uow.complaints.get(complaint_id)
+            if row is not None and row.status == ComplaintStatus.NEW.value:
+                await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
+                await uow.commit()
+
+    async def sweep_new(self, *, older_than: timedelta = timedelta(0)) -> int:
+        """Queue complaints a crash left in `new` (stored but never put on a queue)."""
+        async with self._uow() as uow:
+            rows = await uow.complaints.by_status(ComplaintStatus.NEW, limit=1000)
+            pending = [(r.id, r.department_id) for r in rows if r.created_at <= utcnow() - older_than]
+        for complaint_id, department in pending:
+            await self.enqueue(complaint_id, department)
+        return len(pending)
+
+
+class ComplaintIntake:
+    """Turns a tagged (or private) message into exactly one complaint on the right queue."""
+
+    def __init__(
+        self,
+        config: Config,
+        detector: MentionDetector,
+        classifier: Classifier,
+        enqueuer: Enqueuer,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self._config = config
+        self._detector = detector
+        self._classifier = classifier
+        self._enqueuer = enqueuer
+        self._session_factory = session_factory
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._session_factory)
+
+    def mentions(self, message: IncomingMessage) -> list[Mention]:
+        """Officials the message tags."""
+        return self._detector.detect(message)
+
+    async def classify(self, message: IncomingMessage) -> Classification:
+        """Classify off the event loop: the model is CPU work."""
+        context = None
+        if message.location is not None:
+            context = MessageContext(message.location.latitude, message.location.longitude)
+        return await asyncio.to_thread(self._classifier.classify, message.text, context)
+
+    async def submit(self, message: IncomingMessage, *, require_mention: bool = True) -> IntakeResult:
+        """Store the message as a complaint (idempotent on chat and message id) and queue it."""
+        mentions = self.mentions(message)
+        if require_mention and not mentions:
+            return IntakeResult("untagged")
+        verdict = await self.classify(message)
+        async with self._uow() as uow:
+            existing = await uow.complaints.by_source(message.chat.id, message.message_id)
+            if existing is not None:
+                return await self._update(uow, existing, message, verdict)
+            if not verdict.complaint:
+                log.info(
+                    "tagged message is not a complaint",
+                    extra={"chat_id": message.chat.id, "kind": verdict.kind},
+                )
+                return IntakeResult("not_complaint")
+            if message.chat.type != "private":
+                await uow.chats.upsert_seen(
+                    message.chat.id,
+                    type=message.chat.type,
+                    title=message.chat.title,
+                    username=message.chat.username,
+                )
+            resident_id = None
+            author_name = None
+            sender = message.sender
+            if message.is_channel_post:
+                author_name = message.chat.title
+            elif sender is not None and not sender.is_bot:
+                resident = await uow.residents.get_or_create(
+                    sender.id,
+                    username=sender.username,
+                    full_name=sender.full_name or None,
+                    language=sender.language_code,
+                )
+                resident_id = resident.id
+                author_name = sender.full_name + (f" (@{sender.username})" if sender.username else "")
+            row = ComplaintRow(
+                source=self._source(message).value,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                chat_username=message.chat.username,
+                resident_id=resident_id,
+                author_name=author_name,
+                text=message.text,
+                officials=[m.official_id for m in mentions],
+                photos=list(message.photos),
+                latitude=message.location.latitude if message.location else None,
+                longitude=message.location.longitude if message.location else None,
+                status=ComplaintStatus.NEW.value,
+                duplicate_count=0,
+                reopen_count=0,
+                acknowledged=False,
+            )
+            self._apply(row, verdict)
+            await uow.complaints.add(row)
+            await uow.commit()
+            number, department = row.id, row.department_id
+        await self._enqueuer.enqueue(number, department)
+        log.info("complaint stored", extra={"complaint_id": number, "department": department})
+        return IntakeResult("created", number, department, verdict.urgent)
+
+    async def _update(
+        self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
+    ) -> IntakeResult:
+        status = ComplaintStatus(row.status)
+        if not message.is_edit or message.text == row.text:
+            if status is ComplaintStatus.NEW:  # stored, but a crash kept it off the queue
+                await self._enqueuer.enqueue(row.id, row.department_id)
+            return IntakeResult("unchanged", row.id, row.department_id, row.urgent)
+        previous_department = row.department_id
+        row.text = message.text
+        if message.photos:
+            row.photos = list(message.photos)
+        if verdict.complaint and not status.is_final:
+            self._apply(row, verdict)
+        await uow.complaints.log(
+            row,
+            "edited",
+            actor="resident",
+            details={"category": row.category, "department": row.department_id},
+        )
+        moved = row.department_id != previous_department
+        if moved:
+            # the card in the old department's chat stays as history; the new one gets a fresh card
+            row.card_state = None
+            row.card_chat_id = None
+            row.card_message_id = None
+        requeue = not status.is_final and status is not ComplaintStatus.NEW
+        if requeue and status is not ComplaintStatus.QUEUED and moved:
+            await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system", action="rerouted")
+        await uow.commit()
+        if not status.is_final:
+            # same department: the worker edits the existing card; new department: it sends one
+            await self._enqueuer.enqueue(row.id, row.department_id)
+        return IntakeResult("updated", row.id, row.department_id, row.urgent)
+
+    @staticmethod
+    def _apply(row: ComplaintRow, verdict: Classification) -> None:
+        row.language = verdict.language
+        row.kind = verdict.kind if verdict.complaint else "complaint"
+        row.category = verdict.category
+        row.department_id = verdict.department
+        row.urgent = verdict.urgent
+        row.district = verdict.district
+        row.confidence = verdict.confidence
+        row.needs_triage = verdict.needs_triage
+
+    @staticmethod
+    def _source(message: IncomingMessage) -> ComplaintSource:
+        if message.chat.is_private:
+            return ComplaintSource.PRIVATE
+        if message.is_channel_post:
+            return ComplaintSource.CHANNEL
+        return ComplaintSource.GROUP

@@ -1,0 +1,105 @@
+"""Works the inbox: each stored update goes to its handler, in order, and is marked processed after.
+
+Rows left pending by a crash are simply processed on the next start; handlers are idempotent on
+(chat id, message id), so processing an update twice never makes two complaints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, parse_update
+from handlers.admin import on_membership_change
+from handlers.context import HandlerContext
+from handlers.desk import on_card_button
+from handlers.monitored import on_tagged_message
+from handlers.private import on_private_message
+from storage.models import InboxRow
+
+log = logging.getLogger(__name__)
+
+
+class InboxProcessor:
+    """Feeds inbox rows to handlers until stopped."""
+
+    def __init__(
+        self, ctx: HandlerContext, *, batch: int = 50, max_attempts: int = 5, idle: float = 1.0
+    ) -> None:
+        self._ctx = ctx
+        self._batch = batch
+        self._max_attempts = max_attempts
+        self._idle = idle
+        self._wake = asyncio.Event()
+        self.processed = 0
+        self.latencies: list[float] = []
+
+    def wake(self) -> None:
+        """New rows are in the inbox."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process pending rows until `stop`; the row in hand is finished before returning."""
+        while not stop.is_set():
+            handled = await self.run_once()
+            if handled:
+                continue
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def run_once(self) -> int:
+        """Process one batch of pending rows; return how many were handled."""
+        async with self._ctx.unit_of_work() as uow:
+            rows = list(await uow.inbox.pending(limit=self._batch, max_attempts=self._max_attempts))
+        for row in rows:
+            await self.process(row)
+        return len(rows)
+
+    async def process(self, row: InboxRow) -> None:
+        """Handle one row; a failure is recorded on the row and retried, then parked for a human."""
+        started = time.perf_counter()
+        try:
+            if row.kind == "malformed":
+                raise MalformedUpdate("stored as malformed when received")
+            await self._dispatch(row)
+        except MalformedUpdate as exc:
+            log.warning("inbox row %s is malformed and parked: %s", row.id, exc)
+            async with self._ctx.unit_of_work() as uow:
+                await uow.inbox.record_failure(row.id, f"malformed: {exc}", max_attempts=1)
+                await uow.commit()
+            return
+        except Exception as exc:
+            log.exception("inbox row %s (%s) failed", row.id, row.kind)
+            async with self._ctx.unit_of_work() as uow:
+                await uow.inbox.record_failure(
+                    row.id, f"{type(exc).__name__}: {exc}", max_attempts=self._max_attempts
+                )
+                await uow.commit()
+            return
+        async with self._ctx.unit_of_work() as uow:
+            await uow.inbox.mark_processed(row.id)
+            await uow.commit()
+        self.processed += 1
+        self.latencies.append(time.perf_counter() - started)
+        if len(self.latencies) > 10000:
+            del self.latencies[:5000]
+
+    async def _dispatch(self, row: InboxRow) -> None:
+        if row.kind == "my_chat_member":
+            await on_membership_change(row.payload, self._ctx)
+            return
+        event = parse_update(row.payload)
+        if isinstance(event, IncomingMessage):
+            if event.chat.is_private:
+                await on_private_message(event, self._ctx)
+            elif event.chat.id in {d.chat_id for d in self._ctx.config.departments}:
+                log.debug("staff message in a department chat; desk replies arrive with issue #6")
+            else:
+                await on_tagged_message(event, self._ctx)
+        elif isinstance(event, CallbackPress):
+            await on_card_button(event, self._ctx)

@@ -1,0 +1,190 @@
+"""Running the bot: wires the pipeline to a Telegram adapter and runs ingress, inbox and delivery.
+
+`shagym run` calls `run_bot`; tests and benchmarks use `ShagymBot` directly with their own stop event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TextIO
+
+from bot.app import Resources, build_resources
+from bot.cards import CardRenderer
+from bot.classifier.base import Classifier
+from bot.config import Config
+from bot.delivery import CardDelivery, DepartmentWorker
+from bot.ingress import Poller, UpdateIngestor, WebhookServer
+from bot.keyword_classifier import KeywordClassifier
+from bot.logs import configure_logging
+from bot.mentions import MentionDetector
+from bot.outbound import Acknowledger, Outbound
+from bot.pipeline import ComplaintIntake, Enqueuer
+from bot.processor import InboxProcessor
+from bot.ratelimit import RateLimiter
+from bot.telegram import TelegramGateway
+from handlers.context import HandlerContext
+
+log = logging.getLogger(__name__)
+
+
+async def build_classifier(config: Config) -> Classifier:
+    """The configured classifier; a trained model is loaded (or trained) in a thread."""
+    if config.classifier.engine == "keywords":
+        return KeywordClassifier(config)
+    from bot.classifier import build_classifier as build_model  # type: ignore[attr-defined]
+
+    return await asyncio.to_thread(build_model, config)
+
+
+@asynccontextmanager
+async def open_gateway(config: Config) -> AsyncIterator[TelegramGateway]:
+    """The Telegram adapter chosen by `telegram.framework`."""
+    if config.telegram.framework == "aiogram":
+        from bot.adapters.aiogram_adapter import aiogram_gateway
+
+        async with aiogram_gateway(config.telegram) as gateway:
+            yield gateway
+        return
+    raise NotImplementedError("telegram.framework: ptb is not available yet; use aiogram")
+
+
+class ShagymBot:
+    """One running bot: ingress → inbox → handlers → department queues → cards."""
+
+    def __init__(self, resources: Resources, gateway: TelegramGateway, classifier: Classifier) -> None:
+        config = resources.config
+        self.config = config
+        self.resources = resources
+        self.gateway = gateway
+        self.limiter = RateLimiter(config.telegram.rate_limit)
+        self.renderer = CardRenderer(config)
+        self.outbound = Outbound(gateway, self.limiter)
+        self.detector = MentionDetector(config.officials)
+        self.enqueuer = Enqueuer(resources.queue, resources.session_factory)
+        self.intake = ComplaintIntake(
+            config, self.detector, classifier, self.enqueuer, resources.session_factory
+        )
+        acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
+        self.context = HandlerContext(
+            config=config,
+            intake=self.intake,
+            outbound=self.outbound,
+            acknowledger=acknowledger,
+            renderer=self.renderer,
+            unit_of_work=resources.unit_of_work,
+        )
+        self.processor = InboxProcessor(self.context)
+        self.ingestor = UpdateIngestor(
+            config, self.detector, resources.unit_of_work, on_stored=self.processor.wake
+        )
+        self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
+        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        self.workers = [
+            DepartmentWorker(
+                config,
+                department.id,
+                resources.queue,
+                self.delivery,
+                self.limiter,
+                self.outbound,
+                consumer=f"{consumer}-{n}",
+            )
+            for department in config.departments
+            for n in range(config.delivery.workers_per_department)
+        ]
+        wake = {worker.department_id: worker.wake for worker in self.workers}
+        self.enqueuer.on_enqueued = lambda department: wake[department].set() if department in wake else None
+        self.poller = Poller(gateway, self.ingestor, timeout=config.telegram.polling_timeout)
+        self.webhook = WebhookServer(config, self.ingestor)
+        self.ready = asyncio.Event()  # set once ingress is up
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then stop ingress first and let work in hand finish."""
+        me = await self.gateway.get_me()
+        log.info(
+            "bot @%s started (%s, %s)",
+            me.get("username"),
+            self.config.telegram.framework,
+            self.config.telegram.mode,
+        )
+        swept = await self.enqueuer.sweep_new()
+        if swept:
+            log.info("re-queued %d complaints left unqueued by a previous run", swept)
+        ingress_stop = asyncio.Event()
+        work_stop = asyncio.Event()
+        work = [asyncio.create_task(self.processor.run(work_stop), name="inbox")]
+        work += [
+            asyncio.create_task(w.run(work_stop), name=f"delivery-{i}") for i, w in enumerate(self.workers)
+        ]
+        if self.config.telegram.mode == "webhook":
+            await self.webhook.start(self.gateway)
+            ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
+        else:
+            ingress = asyncio.create_task(self.poller.run(ingress_stop), name="polling")
+        self.ready.set()
+        try:
+            stopped = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({stopped, ingress, *work}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopped and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            stopped.cancel()
+        finally:
+            ingress_stop.set()
+            await self.webhook.stop()
+            await asyncio.gather(ingress, return_exceptions=True)
+            work_stop.set()
+            results = await asyncio.gather(*work, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                    log.error("worker ended with an error: %r", result)
+            log.info("bot stopped")
+
+
+async def _wait(event: asyncio.Event) -> None:
+    await event.wait()
+
+
+async def serve(config: Config, stop: asyncio.Event) -> None:
+    """Build everything for `config`, run until `stop`, and close it all."""
+    async with AsyncExitStack() as stack:
+        resources = await stack.enter_async_context(build_resources(config))
+        classifier = await build_classifier(config)
+        gateway = await stack.enter_async_context(open_gateway(config))
+        await ShagymBot(resources, gateway, classifier).run(stop)
+
+
+def run_bot(config: Config, *, stderr: TextIO) -> int:
+    """`shagym run`: serve until SIGTERM or SIGINT; returns the exit code."""
+    if not config.telegram.token.get_secret_value():
+        print("telegram.token is empty: set it in the config or in SHAGYM_BOT_TOKEN", file=stderr)
+        return 2
+    configure_logging(
+        config.logging.level,
+        json_format=config.logging.json_format,
+        secrets=[
+            config.telegram.token.get_secret_value(),
+            config.telegram.webhook.secret_token.get_secret_value(),
+        ],
+        stream=stderr,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(config, stop)
+
+    try:
+        asyncio.run(main())
+    except Exception as exc:  # logged with the token scrubbed, then a clean non-zero exit
+        log.exception("the bot stopped on an error: %s", exc)
+        return 1
+    return 0

@@ -1,0 +1,34 @@
+"""Service events for the city's admin: which chats the bot was added to or removed from."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from handlers.context import HandlerContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_membership_change(update: dict[str, Any], ctx: HandlerContext) -> None:
+    """Log the chat id and the bot's new status, so the admin can put the id into the config."""
+    change = update.get("my_chat_member")
+    if not isinstance(change, dict):
+        return
+    chat: dict[str, Any] = change["chat"] if isinstance(change.get("chat"), dict) else {}
+    member = change.get("new_chat_member")
+    status = member.get("status") if isinstance(member, dict) else None
+    chat_id = chat.get("id")
+    log.info(
+        "bot membership changed: chat %s (%s) is now %s",
+        chat_id,
+        chat.get("type"),
+        status,
+        extra={"chat_id": chat_id, "chat_title": chat.get("title")},
+    )
+    if isinstance(chat_id, int) and isinstance(chat.get("type"), str) and chat.get("type") != "private":
+        async with ctx.unit_of_work() as uow:
+            await uow.chats.upsert_seen(
+                chat_id, type=chat["type"], title=chat.get("title"), username=chat.get("username")
+            )
+            await uow.commit()

@@ -1,0 +1,24 @@
+"""The explicit context handlers receive: every dependency they may use, passed in, never global."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.cards import CardRenderer
+from bot.config import Config
+from bot.outbound import Acknowledger, Outbound
+from bot.pipeline import ComplaintIntake
+from storage.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerContext:
+    """Use cases and services available to handlers."""
+
+    config: Config
+    intake: ComplaintIntake
+    outbound: Outbound
+    acknowledger: Acknowledger
+    renderer: CardRenderer
+    unit_of_work: Callable[[], UnitOfWork]

@@ -1,0 +1,21 @@
+"""Monitored group chats and channels: a message that tags an official may become a complaint."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.events import IncomingMessage
+from bot.pipeline import IntakeResult
+from handlers.context import HandlerContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_tagged_message(message: IncomingMessage, ctx: HandlerContext) -> IntakeResult:
+    """Run the pipeline on a message from a watched chat; acknowledge new complaints where enabled."""
+    if not ctx.config.watch.watches(message.chat.id):
+        return IntakeResult("untagged")
+    result = await ctx.intake.submit(message)
+    if result.outcome == "created" and result.complaint_id is not None and result.department:
+        await ctx.acknowledger.acknowledge(message, result.complaint_id, result.department)
+    return result
