@@ -47,6 +47,8 @@ class CardData:
     has_location: bool = False
     needs_triage: bool = False
     edited: bool = False
+    reopened: int = 0
+    duplicates: int = 0
 
 
 class CardRenderer:
@@ -88,6 +90,10 @@ class CardRenderer:
             extras.append(t("card.location", lang))
         if card.edited:
             extras.append(t("card.edited", lang))
+        if card.reopened:
+            extras.append(t("card.reopened", lang, count=card.reopened))
+        if card.duplicates:
+            extras.append(t("card.duplicates", lang, count=card.duplicates))
         if extras:
             lines.append(" · ".join(extras))
         lines.append(f"{t('card.status', lang)}: {t('status.' + card.status, lang)}")

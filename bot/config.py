@@ -216,6 +216,16 @@ class ClassifierConfig(Section):
     fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged
 
 
+class ResidentsConfig(Section):
+    """Limits for residents writing to the bot directly."""
+
+    max_complaints_per_hour: int = Field(default=5, ge=1)
+    min_text_length: int = Field(default=10, ge=1)
+    max_text_length: int = Field(default=3000, ge=100, le=4000)
+    max_photos: int = Field(default=5, ge=0, le=10)
+    ask_confirmation_after_resolve: bool = True
+
+
 class LoggingConfig(Section):
     """Log level and format."""
 
@@ -237,6 +247,7 @@ class Config(Section):
     districts: list[DistrictConfig] = Field(default_factory=list)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    residents: ResidentsConfig = Field(default_factory=ResidentsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("timezone")

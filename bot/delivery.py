@@ -89,6 +89,8 @@ class CardDelivery:
             photos=len(row.photos or ()),
             has_location=row.latitude is not None,
             needs_triage=row.needs_triage,
+            reopened=row.reopen_count,
+            duplicates=row.duplicate_count,
         )
 
     async def deliver(self, complaint_id: int, department_id: str) -> bool:

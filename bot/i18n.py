@@ -31,6 +31,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "card.location": {"ru": "Геолокация", "kk": "Геолокация", "en": "Location"},
     "card.status": {"ru": "Статус", "kk": "Мәртебесі", "en": "Status"},
     "card.edited": {"ru": "✏️ сообщение изменено", "kk": "✏️ хабарлама өзгертілді", "en": "✏️ message edited"},
+    "card.reopened": {
+        "ru": "↩️ открыто повторно: {count}",
+        "kk": "↩️ қайта ашылды: {count}",
+        "en": "↩️ reopened: {count}",
+    },
+    "card.duplicates": {
+        "ru": "👥 +{count} жителей",
+        "kk": "👥 +{count} тұрғын",
+        "en": "👥 +{count} residents",
+    },
     "button.take": {"ru": "✋ Взять", "kk": "✋ Алу", "en": "✋ Take"},
     "button.resolve": {"ru": "✅ Решено", "kk": "✅ Шешілді", "en": "✅ Resolved"},
     "button.reroute": {"ru": "↪️ Другому отделу", "kk": "↪️ Басқа бөлімге", "en": "↪️ Reroute"},
@@ -61,24 +71,216 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "⚠️ The bot cannot write to the {department} chat ({chat_id}): {reason}. "
         "Complaints wait on the queue ({depth}). Add the bot to the chat again.",
     },
-    "private.greeting": {
-        "ru": "Здравствуйте! Я Shagym — принимаю жалобы жителей и передаю их в нужный отдел акимата. "
-        "Опишите проблему и адрес одним сообщением.",
-        "kk": "Сәлеметсіз бе! Мен Shagym — тұрғындардың шағымдарын қабылдап, әкімдіктің тиісті бөліміне "
-        "жіберемін. Мәселе мен мекенжайды бір хабарламамен жазыңыз.",
-        "en": "Hello! I am Shagym: I take residents' complaints and pass them to the right city department. "
-        "Describe the problem and the address in one message.",
+    "start.greeting": {
+        "ru": "Здравствуйте! Я Shagym — бот акимата для жалоб жителей. Опишите проблему и адрес, "
+        "приложите фото или геолокацию — я передам в нужный отдел и сообщу, когда её решат.",
+        "kk": "Сәлеметсіз бе! Мен Shagym — тұрғындар шағымына арналған әкімдік боты. Мәселе мен "
+        "мекенжайды жазыңыз, фото не геолокация қосыңыз — тиісті бөлімге жіберіп, шешілгенін хабарлаймын.",
+        "en": "Hello! I am Shagym, the city administration's bot for residents' complaints. Describe the "
+        "problem and the address, add a photo or your location: I pass it to the right department and "
+        "tell you when it is fixed.",
     },
-    "private.accepted": {
-        "ru": "Принято. Номер обращения: №{number}. Передано в: {department}.",
-        "kk": "Қабылданды. Өтініш нөмірі: №{number}. Жіберілді: {department}.",
-        "en": "Received. Your complaint number: #{number}. Forwarded to: {department}.",
+    "start.pick_language": {
+        "ru": "Выберите язык · Тілді таңдаңыз · Choose a language",
+        "kk": "Выберите язык · Тілді таңдаңыз · Choose a language",
+        "en": "Выберите язык · Тілді таңдаңыз · Choose a language",
     },
-    "private.not_complaint": {
-        "ru": "Похоже, это не жалоба. Если есть проблема, опишите её и укажите адрес.",
-        "kk": "Бұл шағымға ұқсамайды. Мәселе болса, оны сипаттап, мекенжайды жазыңыз.",
-        "en": "This does not look like a complaint. If there is a problem, describe it and give the address.",
+    "language.set": {
+        "ru": "Язык: русский. Опишите проблему одним сообщением.",
+        "kk": "Тіл: қазақша. Мәселені бір хабарламамен сипаттаңыз.",
+        "en": "Language: English. Describe the problem in one message.",
     },
+    "draft.summary": {
+        "ru": "Я понял так:\nКатегория: {category}\nОтдел: {department}\nРайон: {district}\n"
+        "Фото: {photos} · Геолокация: {location}\n\nОтправить?",
+        "kk": "Мен былай түсіндім:\nСанат: {category}\nБөлім: {department}\nАудан: {district}\n"
+        "Фото: {photos} · Геолокация: {location}\n\nЖіберейін бе?",
+        "en": "Here is what I understood:\nCategory: {category}\nDepartment: {department}\n"
+        "District: {district}\n"
+        "Photos: {photos} · Location: {location}\n\nSend it?",
+    },
+    "draft.more": {
+        "ru": "Можно добавить фото, геолокацию или номер телефона — или сразу отправить.",
+        "kk": "Фото, геолокация не телефон нөмірін қосуға болады — немесе бірден жіберіңіз.",
+        "en": "You can add photos, your location or your phone number, or send it now.",
+    },
+    "draft.need_text": {
+        "ru": "Геолокация добавлена. Теперь опишите проблему словами.",
+        "kk": "Геолокация қосылды. Енді мәселені сөзбен сипаттаңыз.",
+        "en": "Location added. Now describe the problem in words.",
+    },
+    "draft.too_short": {
+        "ru": "Слишком коротко. Опишите проблему подробнее: что случилось и где.",
+        "kk": "Тым қысқа. Мәселені толығырақ жазыңыз: не болды және қай жерде.",
+        "en": "That is too short. Please describe the problem: what happened and where.",
+    },
+    "draft.too_long": {
+        "ru": "Сообщение слишком длинное (больше {limit} символов). Сократите, пожалуйста.",
+        "kk": "Хабарлама тым ұзын ({limit} таңбадан көп). Қысқартыңызшы.",
+        "en": "The message is too long (over {limit} characters). Please shorten it.",
+    },
+    "draft.too_many_photos": {
+        "ru": "Можно приложить не больше {limit} фото.",
+        "kk": "{limit} фотодан артық қосуға болмайды.",
+        "en": "At most {limit} photos can be attached.",
+    },
+    "draft.pick_category": {
+        "ru": "Выберите категорию:",
+        "kk": "Санатты таңдаңыз:",
+        "en": "Choose a category:",
+    },
+    "draft.cancelled": {
+        "ru": "Отменено. Если проблема появится — просто напишите.",
+        "kk": "Болдырылмады. Мәселе туындаса — жай ғана жазыңыз.",
+        "en": "Cancelled. If there is a problem, just write.",
+    },
+    "draft.expired": {
+        "ru": "Этот черновик уже неактуален. Опишите проблему заново.",
+        "kk": "Бұл жоба ескірген. Мәселені қайта сипаттаңыз.",
+        "en": "This draft is no longer current. Please describe the problem again.",
+    },
+    "draft.sent": {
+        "ru": "Обращение №{number} принято и передано в {department}. Я сообщу, когда его возьмут в работу.",
+        "kk": "№{number} өтініш қабылданып, {department} жіберілді. Жұмысқа алынғанда хабарлаймын.",
+        "en": "Complaint #{number} is filed and forwarded to {department}. I will tell you when it is taken.",
+    },
+    "draft.rate_limited": {
+        "ru": "Вы отправили уже {limit} обращений за час. Черновик сохранён — отправьте его после {time}.",
+        "kk": "Бір сағатта {limit} өтініш жібердіңіз. Жоба сақталды — оны {time} кейін жіберіңіз.",
+        "en": "You have sent {limit} complaints in the last hour. Your draft is kept: send it after {time}.",
+    },
+    "draft.not_complaint": {
+        "ru": "Похоже, это не жалоба. Всё равно отправить в акимат?",
+        "kk": "Бұл шағымға ұқсамайды. Бәрібір әкімдікке жіберейін бе?",
+        "en": "This does not look like a complaint. Send it to the city anyway?",
+    },
+    "contact.saved": {
+        "ru": "Спасибо, номер сохранён — отдел сможет с вами связаться.",
+        "kk": "Рақмет, нөмір сақталды — бөлім сізбен байланыса алады.",
+        "en": "Thank you, your number is saved so the department can call you.",
+    },
+    "contact.not_yours": {
+        "ru": "Пожалуйста, поделитесь своим номером кнопкой ниже.",
+        "kk": "Өз нөміріңізді төмендегі батырмамен бөлісіңіз.",
+        "en": "Please share your own number with the button below.",
+    },
+    "unsupported": {
+        "ru": "Я понимаю только текст, фото, геолокацию и контакт. Опишите проблему текстом, пожалуйста.",
+        "kk": "Мен тек мәтінді, фотоны, геолокацияны және контактіні түсінемін. Мәселені мәтінмен жазыңыз.",
+        "en": "I understand text, photos, locations and contacts only. Please describe the problem in text.",
+    },
+    "blocked": {
+        "ru": "Приём обращений от вас приостановлен администратором. Обратитесь в iKomek 109.",
+        "kk": "Сізден өтініш қабылдау әкімші тарапынан тоқтатылды. iKomek 109-ға хабарласыңыз.",
+        "en": "An administrator has paused complaints from you. Please call iKomek 109.",
+    },
+    "my.empty": {
+        "ru": "У вас пока нет обращений.",
+        "kk": "Сізде әзірге өтініш жоқ.",
+        "en": "You have no complaints yet.",
+    },
+    "my.header": {"ru": "Ваши обращения:", "kk": "Сіздің өтініштеріңіз:", "en": "Your complaints:"},
+    "my.line": {
+        "ru": "№{number} · {category} · {status} · {date}",
+        "kk": "№{number} · {category} · {status} · {date}",
+        "en": "#{number} · {category} · {status} · {date}",
+    },
+    "status.usage": {
+        "ru": "Напишите номер: /status 123",
+        "kk": "Нөмірін жазыңыз: /status 123",
+        "en": "Give the number: /status 123",
+    },
+    "status.not_found": {
+        "ru": "Обращение №{number} не найдено среди ваших.",
+        "kk": "№{number} өтініш сіздің өтініштеріңіз арасында жоқ.",
+        "en": "Complaint #{number} is not among yours.",
+    },
+    "status.detail": {
+        "ru": "Обращение №{number}\nКатегория: {category}\nОтдел: {department}\nСтатус: {status}\n"
+        "Подано: {date}\n\n{text}",
+        "kk": "№{number} өтініш\nСанат: {category}\nБөлім: {department}\nМәртебесі: {status}\n"
+        "Берілген күні: {date}\n\n{text}",
+        "en": "Complaint #{number}\nCategory: {category}\nDepartment: {department}\nStatus: {status}\n"
+        "Filed: {date}\n\n{text}",
+    },
+    "notify.taken": {
+        "ru": "Ваше обращение №{number} взято в работу: {department}.",
+        "kk": "№{number} өтінішіңіз жұмысқа алынды: {department}.",
+        "en": "Your complaint #{number} has been taken up by {department}.",
+    },
+    "notify.rerouted": {
+        "ru": "Ваше обращение №{number} передано в другой отдел: {department}.",
+        "kk": "№{number} өтінішіңіз басқа бөлімге жіберілді: {department}.",
+        "en": "Your complaint #{number} was passed to another department: {department}.",
+    },
+    "notify.resolved": {
+        "ru": "Обращение №{number} отмечено как решённое.\nКомментарий отдела: {comment}",
+        "kk": "№{number} өтініш шешілді деп белгіленді.\nБөлімнің түсініктемесі: {comment}",
+        "en": "Complaint #{number} is marked resolved.\nThe department's comment: {comment}",
+    },
+    "notify.rejected": {
+        "ru": "Обращение №{number} закрыто отделом без исполнения: {comment}",
+        "kk": "№{number} өтінішті бөлім орындамай жапты: {comment}",
+        "en": "Complaint #{number} was closed by the department without action: {comment}",
+    },
+    "notify.merged": {
+        "ru": "Ваше обращение №{number} объединено с похожим №{original}; о решении вы узнаете.",
+        "kk": "№{number} өтінішіңіз ұқсас №{original} өтінішпен біріктірілді; шешімі туралы хабарлаймыз.",
+        "en": "Your complaint #{number} was merged with a similar one, #{original}; "
+        "you will hear when it is fixed.",
+    },
+    "confirm.question": {
+        "ru": "Проблема действительно решена?",
+        "kk": "Мәселе шынымен шешілді ме?",
+        "en": "Is the problem really gone?",
+    },
+    "confirm.thanks": {
+        "ru": "Спасибо, что подтвердили!",
+        "kk": "Растағаныңызға рақмет!",
+        "en": "Thank you for confirming!",
+    },
+    "confirm.reopened": {
+        "ru": "Обращение №{number} открыто снова и возвращено в отдел.",
+        "kk": "№{number} өтініш қайта ашылып, бөлімге қайтарылды.",
+        "en": "Complaint #{number} is reopened and sent back to the department.",
+    },
+    "confirm.stale": {
+        "ru": "Эта кнопка уже неактуальна.",
+        "kk": "Бұл батырма енді өзекті емес.",
+        "en": "This button no longer applies.",
+    },
+    "admin.blocked": {
+        "ru": "Пользователь {user_id} заблокирован.",
+        "kk": "{user_id} пайдаланушысы бұғатталды.",
+        "en": "User {user_id} is blocked.",
+    },
+    "admin.unblocked": {
+        "ru": "Пользователь {user_id} разблокирован.",
+        "kk": "{user_id} пайдаланушысы бұғаттан шығарылды.",
+        "en": "User {user_id} is unblocked.",
+    },
+    "admin.usage": {
+        "ru": "Команды: /block ID, /unblock ID",
+        "kk": "Командалар: /block ID, /unblock ID",
+        "en": "Commands: /block ID, /unblock ID",
+    },
+    "button.send": {"ru": "✅ Отправить", "kk": "✅ Жіберу", "en": "✅ Send"},
+    "button.change_category": {"ru": "✏️ Другая категория", "kk": "✏️ Басқа санат", "en": "✏️ Change category"},
+    "button.cancel": {"ru": "✖️ Отмена", "kk": "✖️ Болдырмау", "en": "✖️ Cancel"},
+    "button.share_contact": {
+        "ru": "📞 Поделиться номером",
+        "kk": "📞 Нөмірмен бөлісу",
+        "en": "📞 Share my number",
+    },
+    "button.share_location": {
+        "ru": "📍 Отправить геолокацию",
+        "kk": "📍 Геолокация жіберу",
+        "en": "📍 Send my location",
+    },
+    "button.yes_fixed": {"ru": "👍 Да, решена", "kk": "👍 Иә, шешілді", "en": "👍 Yes, it is fixed"},
+    "button.not_fixed": {"ru": "👎 Нет, не решена", "kk": "👎 Жоқ, шешілмеді", "en": "👎 No, it is not"},
+    "word.yes": {"ru": "есть", "kk": "бар", "en": "yes"},
+    "word.no": {"ru": "нет", "kk": "жоқ", "en": "no"},
     "desk.not_available": {
         "ru": "Это действие появится в следующей версии",
         "kk": "Бұл әрекет келесі нұсқада қосылады",

@@ -16,6 +16,7 @@ from bot.i18n import t
 from bot.ratelimit import RateLimiter
 from bot.telegram import (
     Keyboard,
+    ReplyKeyboard,
     SentMessage,
     TelegramError,
     TelegramForbidden,
@@ -48,6 +49,7 @@ class Outbound:
         keyboard: Keyboard | None = None,
         html: bool = True,
         reply_to_message_id: int | None = None,
+        reply_keyboard: ReplyKeyboard | None = None,
     ) -> SentMessage | None:
         """Send a message, waiting for the rate limiter and retrying 429 and transient errors."""
         delay = 1.0
@@ -55,7 +57,12 @@ class Outbound:
             await self._limiter.acquire(chat_id)
             try:
                 return await self._gateway.send_message(
-                    chat_id, text, keyboard=keyboard, html=html, reply_to_message_id=reply_to_message_id
+                    chat_id,
+                    text,
+                    keyboard=keyboard,
+                    html=html,
+                    reply_to_message_id=reply_to_message_id,
+                    reply_keyboard=reply_keyboard,
                 )
             except TelegramRetryAfter as exc:
                 self._limiter.penalise(chat_id, exc.retry_after)
@@ -72,6 +79,18 @@ class Outbound:
                 return None
         log.error("giving up on a message to chat %s after %d attempts", chat_id, self._attempts)
         return None
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
+    ) -> bool:
+        """Edit a message the bot sent; False when Telegram refused (too old, unchanged, deleted)."""
+        await self._limiter.acquire(chat_id)
+        try:
+            await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)
+        except TelegramError as exc:
+            log.info("edit of %s/%s refused: %s", chat_id, message_id, exc.description)
+            return False
+        return True
 
     async def answer_callback(
         self, callback_id: str, text: str | None = None, *, alert: bool = False

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.classifier.base import Classification, Classifier, MessageContext
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
-from bot.events import IncomingMessage
+from bot.events import IncomingMessage, User
 from bot.mentions import Mention, MentionDetector
 from storage.base import utcnow
 from storage.models import ComplaintRow
@@ -24,6 +24,19 @@ from storage.queues import DepartmentQueue
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A complaint a resident composed in the private chat and chose to send."""
+
+    user: User
+    chat_id: int
+    draft_id: int  # the id of the draft's first message: makes filing idempotent
+    text: str
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    category: str | None = None  # the resident's choice, overriding the classifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +117,75 @@ class ComplaintIntake:
         context = None
         if message.location is not None:
             context = MessageContext(message.location.latitude, message.location.longitude)
-        return await asyncio.to_thread(self._classifier.classify, message.text, context)
+        return await self.classify_text(message.text, context)
+
+    async def classify_text(self, text: str, context: MessageContext | None = None) -> Classification:
+        """Classify a text in a worker thread."""
+        return await asyncio.to_thread(self._classifier.classify, text, context)
+
+    def department_for(self, category: str, fallback: str) -> str:
+        """The department that owns `category` (routing is the config's data)."""
+        try:
+            return self._config.category(category).department
+        except KeyError:
+            return fallback
+
+    async def file_draft(self, draft: Draft) -> IntakeResult:
+        """File a resident's private draft as a complaint (idempotent on the draft) and queue it."""
+        context = MessageContext(*draft.location) if draft.location else None
+        verdict = await self.classify_text(draft.text, context)
+        async with self._uow() as uow:
+            existing = await uow.complaints.by_source(draft.chat_id, draft.draft_id)
+            if existing is not None:
+                if existing.status == ComplaintStatus.NEW.value:
+                    await self._enqueuer.enqueue(existing.id, existing.department_id)
+                return IntakeResult("unchanged", existing.id, existing.department_id, existing.urgent)
+            resident = await uow.residents.get_or_create(
+                draft.user.id, username=draft.user.username, full_name=draft.user.full_name or None
+            )
+            row = ComplaintRow(
+                source=ComplaintSource.PRIVATE.value,
+                chat_id=draft.chat_id,
+                message_id=draft.draft_id,
+                resident_id=resident.id,
+                author_name=draft.user.full_name
+                + (f" (@{draft.user.username})" if draft.user.username else ""),
+                text=draft.text,
+                officials=[],
+                photos=list(draft.photos),
+                latitude=draft.location[0] if draft.location else None,
+                longitude=draft.location[1] if draft.location else None,
+                status=ComplaintStatus.NEW.value,
+                duplicate_count=0,
+                reopen_count=0,
+                acknowledged=False,
+            )
+            self._apply(row, verdict)
+            row.kind = "complaint"  # the resident chose to file it
+            if draft.category is not None:
+                row.category = draft.category
+                row.department_id = self.department_for(draft.category, row.department_id)
+                row.needs_triage = False
+            await uow.complaints.add(row, actor="resident", actor_user_id=draft.user.id)
+            await uow.commit()
+            number, department = row.id, row.department_id
+        await self._enqueuer.enqueue(number, department)
+        return IntakeResult("created", number, department, row.urgent)
+
+    async def reopen(self, complaint_id: int, *, actor_user_id: int | None) -> bool:
+        """Send a resolved complaint back to its department with a fresh card; counts the reopening."""
+        async with self._uow() as uow:
+            row = await uow.complaints.get(complaint_id)
+            if row is None or row.status != ComplaintStatus.RESOLVED.value:
+                return False
+            await uow.complaints.change_status(
+                row, ComplaintStatus.QUEUED, actor="resident", actor_user_id=actor_user_id, action="reopened"
+            )
+            row.card_state, row.card_chat_id, row.card_message_id = None, None, None
+            await uow.commit()
+            department = row.department_id
+        await self._enqueuer.enqueue(complaint_id, department)
+        return True
 
     async def submit(self, message: IncomingMessage, *, require_mention: bool = True) -> IntakeResult:
         """Store the message as a complaint (idempotent on chat and message id) and queue it."""

@@ -15,7 +15,7 @@ from handlers.admin import on_membership_change
 from handlers.context import HandlerContext
 from handlers.desk import on_card_button
 from handlers.monitored import on_tagged_message
-from handlers.private import on_private_message
+from handlers.private import on_private_message, on_resident_button
 from storage.models import InboxRow
 
 log = logging.getLogger(__name__)
@@ -102,4 +102,7 @@ class InboxProcessor:
             else:
                 await on_tagged_message(event, self._ctx)
         elif isinstance(event, CallbackPress):
-            await on_card_button(event, self._ctx)
+            if event.data.startswith(("r:", "lang:")):
+                await on_resident_button(event, self._ctx)
+            else:
+                await on_card_button(event, self._ctx)

@@ -27,7 +27,8 @@ from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake, Enqueuer
 from bot.processor import InboxProcessor
 from bot.ratelimit import RateLimiter
-from bot.telegram import TelegramGateway
+from bot.residents import ResidentNotifier, ResidentOffice
+from bot.telegram import Keyboard, TelegramGateway
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class ShagymBot:
             config, self.detector, classifier, self.enqueuer, resources.session_factory
         )
         acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
+        self.residents = ResidentOffice(config, self.intake, resources.unit_of_work)
+        self.notifier = ResidentNotifier(config, resources.unit_of_work, self._notify_resident)
         self.context = HandlerContext(
             config=config,
             intake=self.intake,
@@ -78,6 +81,8 @@ class ShagymBot:
             acknowledger=acknowledger,
             renderer=self.renderer,
             unit_of_work=resources.unit_of_work,
+            residents=self.residents,
+            notifier=self.notifier,
         )
         self.processor = InboxProcessor(self.context)
         self.ingestor = UpdateIngestor(
@@ -103,6 +108,9 @@ class ShagymBot:
         self.poller = Poller(gateway, self.ingestor, timeout=config.telegram.polling_timeout)
         self.webhook = WebhookServer(config, self.ingestor)
         self.ready = asyncio.Event()  # set once ingress is up
+
+    async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
+        await self.outbound.send(user_id, text, keyboard=keyboard, html=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then stop ingress first and let work in hand finish."""

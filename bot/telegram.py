@@ -56,6 +56,18 @@ Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyButton:
+    """A button of the keyboard under the input field; may ask for the user's contact or location."""
+
+    text: str
+    request_contact: bool = False
+    request_location: bool = False
+
+
+ReplyKeyboard = tuple[tuple[ReplyButton, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     """What Telegram answered to a send."""
 
@@ -92,8 +104,9 @@ class TelegramGateway(Protocol):
         keyboard: Keyboard | None = None,
         reply_to_message_id: int | None = None,
         html: bool = True,
+        reply_keyboard: ReplyKeyboard | None = None,
     ) -> SentMessage:
-        """Send a text message (HTML parse mode by default, link previews off)."""
+        """Send a text message (HTML by default, no link previews); `reply_keyboard` replaces `keyboard`."""
         ...
 
     async def send_photo(

@@ -9,6 +9,7 @@ from bot.cards import CardRenderer
 from bot.config import Config
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake
+from bot.residents import ResidentNotifier, ResidentOffice
 from storage.uow import UnitOfWork
 
 
@@ -22,3 +23,5 @@ class HandlerContext:
     acknowledger: Acknowledger
     renderer: CardRenderer
     unit_of_work: Callable[[], UnitOfWork]
+    residents: ResidentOffice
+    notifier: ResidentNotifier

@@ -1,25 +1,36 @@
-"""A resident's private chat with the bot: every message is a complaint candidate."""
+"""A resident's private chat with the bot: filing, following and confirming complaints."""
 
 from __future__ import annotations
 
-from bot.events import IncomingMessage
-from bot.i18n import normalize_language, t
-from bot.pipeline import IntakeResult
+from bot.events import CallbackPress, IncomingMessage
+from bot.residents import Reply
 from handlers.context import HandlerContext
 
 
-async def on_private_message(message: IncomingMessage, ctx: HandlerContext) -> IntakeResult | None:
-    """Greet on /start; otherwise file the message as a complaint and tell the resident its number."""
-    language = normalize_language(message.sender.language_code if message.sender else None)
-    text = message.text.strip()
-    if text.startswith("/start") or not text:
-        await ctx.outbound.send(message.chat.id, t("private.greeting", language), html=False)
-        return None
-    result = await ctx.intake.submit(message, require_mention=False)
-    if result.outcome == "created" and result.complaint_id is not None and result.department:
-        department = ctx.renderer.department_name(result.department, language)
-        reply = t("private.accepted", language, number=result.complaint_id, department=department)
-        await ctx.outbound.send(message.chat.id, reply, html=False)
-    elif result.outcome == "not_complaint":
-        await ctx.outbound.send(message.chat.id, t("private.not_complaint", language), html=False)
-    return result
+async def _send_replies(chat_id: int, replies: list[Reply], ctx: HandlerContext) -> None:
+    for reply in replies:
+        if not reply.text:
+            continue
+        if reply.edit_message_id is not None and await ctx.outbound.edit(
+            chat_id, reply.edit_message_id, reply.text, keyboard=reply.keyboard
+        ):
+            continue
+        sent = await ctx.outbound.send(
+            chat_id, reply.text, keyboard=reply.keyboard, reply_keyboard=reply.reply_keyboard, html=False
+        )
+        if sent is not None and reply.draft_id is not None:
+            await ctx.residents.remember_summary(chat_id, reply.draft_id, sent.message_id)
+
+
+async def on_private_message(message: IncomingMessage, ctx: HandlerContext) -> None:
+    """Pass a private message to the front office and send what it answers."""
+    replies = await ctx.residents.on_message(message)
+    await _send_replies(message.chat.id, replies, ctx)
+
+
+async def on_resident_button(press: CallbackPress, ctx: HandlerContext) -> None:
+    """Pass a press of a private-chat button to the front office; answer the press and the chat."""
+    replies = await ctx.residents.on_button(press)
+    notice = next((r.notice for r in replies if r.notice), None)
+    await ctx.outbound.answer_callback(press.callback_id, notice)
+    await _send_replies(press.chat_id or press.sender.id, replies, ctx)

@@ -28,6 +28,7 @@ __all__ = [
     "ChatRow",
     "ComplaintEventRow",
     "ComplaintRow",
+    "ConversationRow",
     "DepartmentRow",
     "InboxRow",
     "OfficialRow",
@@ -123,6 +124,17 @@ class ResidentRow(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationRow(Base):
+    """A resident's private-chat state (the draft being filed), so it survives a restart."""
+
+    __tablename__ = "conversations"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ComplaintRow(Base):

@@ -18,6 +18,7 @@ from storage.models import (
     ChatRow,
     ComplaintEventRow,
     ComplaintRow,
+    ConversationRow,
     DepartmentRow,
     InboxRow,
     OfficialRow,
@@ -217,6 +218,16 @@ class ResidentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def get(self, resident_id: int) -> ResidentRow | None:
+        """A resident by internal id."""
+        return await self._session.get(ResidentRow, resident_id)
+
+    async def set_blocked(self, telegram_user_id: int, blocked: bool) -> ResidentRow:
+        """Block or unblock a resident (creating the row so a block can precede their first message)."""
+        row = await self.get_or_create(telegram_user_id)
+        row.blocked = blocked
+        return row
+
     async def by_telegram_id(self, telegram_user_id: int) -> ResidentRow | None:
         """The resident with this Telegram user id, if known."""
         query = select(ResidentRow).where(ResidentRow.telegram_user_id == telegram_user_id)
@@ -251,6 +262,31 @@ class ResidentRepository:
             row.language = row.language or language
             row.last_seen_at = now
         return row
+
+
+class ConversationRepository:
+    """Private-chat state per resident."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> ConversationRow | None:
+        """The resident's conversation, if one is open."""
+        return await self._session.get(ConversationRow, user_id)
+
+    async def save(self, user_id: int, state: str, data: dict[str, Any]) -> None:
+        """Store the conversation state (replacing any previous one)."""
+        row = await self._session.get(ConversationRow, user_id)
+        if row is None:
+            self._session.add(ConversationRow(user_id=user_id, state=state, data=data, updated_at=utcnow()))
+        else:
+            row.state, row.data, row.updated_at = state, dict(data), utcnow()
+
+    async def clear(self, user_id: int) -> None:
+        """Forget the conversation."""
+        row = await self._session.get(ConversationRow, user_id)
+        if row is not None:
+            await self._session.delete(row)
 
 
 class ComplaintRepository:
@@ -378,6 +414,15 @@ class ComplaintRepository:
         if department_id is not None:
             query = query.where(ComplaintRow.department_id == department_id)
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
+
+    async def recent_for_resident(self, resident_id: int, *, since: datetime) -> list[datetime]:
+        """When a resident filed private complaints since a moment (for the per-resident rate limit)."""
+        query = select(ComplaintRow.created_at).where(
+            ComplaintRow.resident_id == resident_id,
+            ComplaintRow.source == "private",
+            ComplaintRow.created_at >= since,
+        )
+        return list((await self._session.scalars(query)).all())
 
     async def count_by_status(self, *, since: datetime | None = None) -> dict[str, int]:
         """Number of complaints per status, optionally created since a moment."""

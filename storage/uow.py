@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.repositories import (
     ChatRepository,
     ComplaintRepository,
+    ConversationRepository,
     DirectoryRepository,
     InboxRepository,
     ResidentRepository,
@@ -24,6 +25,7 @@ class UnitOfWork:
     inbox: InboxRepository
     residents: ResidentRepository
     complaints: ComplaintRepository
+    conversations: ConversationRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -35,6 +37,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(self.session)
         self.residents = ResidentRepository(self.session)
         self.complaints = ComplaintRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
         return self
 
     async def __aexit__(

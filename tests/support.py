@@ -121,8 +121,16 @@ class RecordingGateway:
         keyboard: port.Keyboard | None = None,
         reply_to_message_id: int | None = None,
         html: bool = True,
+        reply_keyboard: port.ReplyKeyboard | None = None,
     ) -> port.SentMessage:
-        return self._sent("sendMessage", chat_id, text=text, keyboard=keyboard, reply_to=reply_to_message_id)
+        return self._sent(
+            "sendMessage",
+            chat_id,
+            text=text,
+            keyboard=keyboard,
+            reply_to=reply_to_message_id,
+            reply_keyboard=reply_keyboard,
+        )
 
     async def send_photo(
         self, chat_id: int, photo: str, *, caption: str | None = None, keyboard: port.Keyboard | None = None

@@ -28,7 +28,9 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    KeyboardButton,
     LinkPreviewOptions,
+    ReplyKeyboardMarkup,
     ReplyParameters,
 )
 
@@ -61,6 +63,24 @@ def _markup(keyboard: port.Keyboard | None) -> InlineKeyboardMarkup | None:
             [InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url) for b in row]
             for row in keyboard
         ]
+    )
+
+
+def _reply_markup(keyboard: port.ReplyKeyboard) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [
+                KeyboardButton(
+                    text=b.text,
+                    request_contact=b.request_contact or None,
+                    request_location=b.request_location or None,
+                )
+                for b in row
+            ]
+            for row in keyboard
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
     )
 
 
@@ -136,6 +156,7 @@ class AiogramGateway:
         keyboard: port.Keyboard | None = None,
         reply_to_message_id: int | None = None,
         html: bool = True,
+        reply_keyboard: port.ReplyKeyboard | None = None,
     ) -> port.SentMessage:
         """Send a message."""
         reply = (
@@ -149,7 +170,9 @@ class AiogramGateway:
                 chat_id,
                 text,
                 parse_mode="HTML" if html else None,
-                reply_markup=_markup(keyboard),
+                reply_markup=_reply_markup(reply_keyboard)
+                if reply_keyboard is not None
+                else _markup(keyboard),
                 reply_parameters=reply,
             ),
         )

@@ -98,6 +98,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_residents_telegram_user_id")),
     )
     op.create_table(
+        "conversations",
+        sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("updated_at", UTC(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_conversations")),
+    )
+    op.create_table(
         "complaints",
         sa.Column("id", BigIntPK, autoincrement=True, nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -198,6 +206,7 @@ def downgrade() -> None:
     op.drop_index("ix_complaints_department_status", table_name="complaints")
     op.drop_index("ix_complaints_created_at", table_name="complaints")
     op.drop_table("complaints")
+    op.drop_table("conversations")
     op.drop_table("residents")
     op.drop_index("ix_inbox_status_id", table_name="inbox")
     op.drop_table("inbox")

@@ -1,0 +1,469 @@
+"""The residents' front office: filing a complaint in a private chat, following it, confirming the fix.
+
+Plain use cases: they take normalized events and return `Reply` objects; handlers send them.
+The draft being filed lives in the `conversations` table, so it survives a restart and behaves the
+same with or without Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.classifier.base import MessageContext
+from bot.config import CategoryConfig, Config, DepartmentConfig, DistrictConfig
+from bot.domain import ComplaintStatus
+from bot.events import CallbackPress, IncomingMessage, User
+from bot.i18n import LANGUAGES, normalize_language, t
+from bot.pipeline import ComplaintIntake, Draft
+from bot.telegram import Button, Keyboard, ReplyButton, ReplyKeyboard
+from bot.text import utf16_len
+from storage.base import utcnow
+from storage.models import ComplaintRow, ResidentRow
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
+_SUPPORTED_CONTENT = frozenset({"text", "photo", "location", "contact"})
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Something to say to the resident: a new message, or an edit of an earlier bot message."""
+
+    text: str
+    keyboard: Keyboard | None = None
+    reply_keyboard: ReplyKeyboard | None = None
+    edit_message_id: int | None = None
+    notice: str | None = None  # for button presses: the short pop-up answer
+    draft_id: int | None = None  # a draft summary: remember which message shows it
+
+
+@dataclass(slots=True)
+class DraftState:
+    """The complaint a resident is composing."""
+
+    draft_id: int
+    text: str = ""
+    photos: list[str] = field(default_factory=list)
+    location: tuple[float, float] | None = None
+    category: str | None = None  # the resident's choice, overriding the classifier
+    summary_message_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Storable form."""
+        return {
+            "draft_id": self.draft_id,
+            "text": self.text,
+            "photos": self.photos,
+            "location": list(self.location) if self.location else None,
+            "category": self.category,
+            "summary_message_id": self.summary_message_id,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DraftState:
+        """Back from storage."""
+        location = data.get("location")
+        return cls(
+            draft_id=int(data["draft_id"]),
+            text=str(data.get("text") or ""),
+            photos=list(data.get("photos") or []),
+            location=(float(location[0]), float(location[1])) if location else None,
+            category=data.get("category"),
+            summary_message_id=data.get("summary_message_id"),
+        )
+
+
+class ResidentOffice:
+    """Use cases of the private chat."""
+
+    def __init__(
+        self,
+        config: Config,
+        intake: ComplaintIntake,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._config = config
+        self._limits = config.residents
+        self._intake = intake
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._admins = frozenset(config.telegram.admins)
+
+    # --- messages -------------------------------------------------------------------------------------
+
+    async def on_message(self, message: IncomingMessage) -> list[Reply]:
+        """Handle one private message."""
+        sender = message.sender
+        if sender is None:
+            return []
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.get_or_create(
+                sender.id,
+                username=sender.username,
+                full_name=sender.full_name or None,
+                language=normalize_language(sender.language_code),
+            )
+            await uow.commit()
+            lang = resident.language or "ru"
+            blocked = resident.blocked
+        text = message.text.strip()
+        command, _, argument = text.partition(" ")
+        command = command.split("@")[0].lower() if text.startswith("/") else ""
+        if command in ("/block", "/unblock") and sender.id in self._admins:
+            return [await self._admin_block(argument.strip(), command == "/block", lang)]
+        if blocked:
+            return [Reply(t("blocked", lang))]
+        if command == "/start":
+            return self._start(lang)
+        if command in ("/language", "/lang", "/til"):
+            return [Reply(t("start.pick_language", lang), keyboard=self._language_keyboard())]
+        if command == "/my":
+            return [await self._my(sender.id, lang)]
+        if command == "/status":
+            return [await self._status(sender.id, argument.strip(), lang)]
+        if command == "/cancel":
+            async with self._uow_factory() as uow:
+                await uow.conversations.clear(sender.id)
+                await uow.commit()
+            return [Reply(t("draft.cancelled", lang))]
+        if command:
+            return self._start(lang)
+        if message.content_type not in _SUPPORTED_CONTENT:
+            return [Reply(t("unsupported", lang))]
+        if message.contact is not None:
+            return await self._contact(message, sender, lang)
+        return await self._add_to_draft(message, sender, lang)
+
+    def _start(self, lang: str) -> list[Reply]:
+        greeting = "\n\n".join(t("start.greeting", code) for code in LANGUAGES)
+        return [Reply(greeting, keyboard=self._language_keyboard())]
+
+    @staticmethod
+    def _language_keyboard() -> Keyboard:
+        return (tuple(Button(LANGUAGE_NAMES[code], callback_data=f"lang:{code}") for code in LANGUAGES),)
+
+    def _share_keyboard(self, lang: str) -> ReplyKeyboard:
+        return (
+            (
+                ReplyButton(t("button.share_location", lang), request_location=True),
+                ReplyButton(t("button.share_contact", lang), request_contact=True),
+            ),
+        )
+
+    async def _contact(self, message: IncomingMessage, sender: User, lang: str) -> list[Reply]:
+        contact = message.contact
+        assert contact is not None
+        if contact.user_id != sender.id:
+            return [Reply(t("contact.not_yours", lang), reply_keyboard=self._share_keyboard(lang))]
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.get_or_create(sender.id)
+            resident.phone = contact.phone_number[:32]
+            await uow.commit()
+        return [Reply(t("contact.saved", lang))]
+
+    async def _add_to_draft(self, message: IncomingMessage, sender: User, lang: str) -> list[Reply]:
+        text = message.text.strip()
+        if utf16_len(text) > self._limits.max_text_length:
+            return [Reply(t("draft.too_long", lang, limit=self._limits.max_text_length))]
+        async with self._uow_factory() as uow:
+            row = await uow.conversations.get(sender.id)
+            draft = (
+                DraftState.from_json(row.data)
+                if row is not None and row.state == "draft"
+                else DraftState(draft_id=message.message_id)
+            )
+            if text:
+                combined = f"{draft.text}\n{text}".strip() if draft.text else text
+                if utf16_len(combined) > self._limits.max_text_length:
+                    return [Reply(t("draft.too_long", lang, limit=self._limits.max_text_length))]
+                draft.text = combined
+            if message.photos:
+                if len(draft.photos) + len(message.photos) > self._limits.max_photos:
+                    return [Reply(t("draft.too_many_photos", lang, limit=self._limits.max_photos))]
+                draft.photos.extend(message.photos)
+            if message.location is not None:
+                draft.location = (message.location.latitude, message.location.longitude)
+            await uow.conversations.save(sender.id, "draft", draft.to_json())
+            await uow.commit()
+        if len(draft.text) < self._limits.min_text_length:
+            key = "draft.need_text" if message.location is not None and not draft.text else "draft.too_short"
+            return [Reply(t(key, lang))]
+        return [await self._summary(draft, lang, new_message=True)]
+
+    async def _summary(self, draft: DraftState, lang: str, *, new_message: bool) -> Reply:
+        context = MessageContext(*draft.location) if draft.location else None
+        verdict = await self._intake.classify_text(draft.text, context)
+        category = draft.category or verdict.category
+        department = self._intake.department_for(category, verdict.department)
+        district = verdict.district
+        text = t(
+            "draft.summary",
+            lang,
+            category=self._name("category", category, lang),
+            department=self._name("department", department, lang),
+            district=self._name("district", district, lang) if district else "—",
+            photos=len(draft.photos),
+            location=t("word.yes" if draft.location else "word.no", lang),
+        )
+        if not verdict.complaint and draft.category is None:
+            text = f"{t('draft.not_complaint', lang)}\n\n{text}"
+        text = f"{text}\n\n{t('draft.more', lang)}"
+        keyboard: Keyboard = (
+            (Button(t("button.send", lang), callback_data=f"r:send:{draft.draft_id}"),),
+            (
+                Button(t("button.change_category", lang), callback_data=f"r:cat:{draft.draft_id}"),
+                Button(t("button.cancel", lang), callback_data=f"r:cancel:{draft.draft_id}"),
+            ),
+        )
+        edit = None if new_message else draft.summary_message_id
+        return Reply(text, keyboard=keyboard, edit_message_id=edit, draft_id=draft.draft_id)
+
+    def _name(self, kind: str, item_id: str | None, lang: str) -> str:
+        items: Sequence[CategoryConfig | DepartmentConfig | DistrictConfig]
+        if kind == "category":
+            items = self._config.categories
+        elif kind == "department":
+            items = self._config.departments
+        else:
+            items = self._config.districts
+        for item in items:
+            if item.id == item_id:
+                return item.name.get(lang)
+        return item_id or "—"
+
+    async def remember_summary(self, user_id: int, draft_id: int, message_id: int) -> None:
+        """Note which bot message shows the draft, so later changes edit it."""
+        async with self._uow_factory() as uow:
+            row = await uow.conversations.get(user_id)
+            if row is None or row.state != "draft":
+                return
+            draft = DraftState.from_json(row.data)
+            if draft.draft_id != draft_id:
+                return
+            draft.summary_message_id = message_id
+            await uow.conversations.save(user_id, "draft", draft.to_json())
+            await uow.commit()
+
+    async def _my(self, user_id: int, lang: str) -> Reply:
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.by_telegram_id(user_id)
+            rows = list(await uow.complaints.for_resident(resident.id, limit=15)) if resident else []
+        if not rows:
+            return Reply(t("my.empty", lang))
+        lines = [t("my.header", lang)]
+        for row in rows:
+            lines.append(
+                t(
+                    "my.line",
+                    lang,
+                    number=row.id,
+                    category=self._name("category", row.category, lang),
+                    status=t(f"status.{row.status}", lang),
+                    date=self._local_date(row.created_at),
+                )
+            )
+        return Reply("\n".join(lines))
+
+    async def _status(self, user_id: int, argument: str, lang: str) -> Reply:
+        number_text = argument.lstrip("№#")
+        if not number_text.isdigit():
+            return Reply(t("status.usage", lang))
+        number = int(number_text)
+        row = await self._own_complaint(user_id, number)
+        if row is None:
+            return Reply(t("status.not_found", lang, number=number))
+        return Reply(
+            t(
+                "status.detail",
+                lang,
+                number=row.id,
+                category=self._name("category", row.category, lang),
+                department=self._name("department", row.department_id, lang),
+                status=t(f"status.{row.status}", lang),
+                date=self._local_date(row.created_at),
+                text=row.text[:1500],
+            )
+        )
+
+    async def _own_complaint(self, user_id: int, number: int) -> ComplaintRow | None:
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.by_telegram_id(user_id)
+            row = await uow.complaints.get(number)
+        if resident is None or row is None or row.resident_id != resident.id:
+            return None
+        return row
+
+    def _local_date(self, moment: datetime) -> str:
+        return moment.astimezone(self._config.tz).strftime("%d.%m.%Y %H:%M")
+
+    async def _admin_block(self, argument: str, block: bool, lang: str) -> Reply:
+        if not argument.lstrip("-").isdigit():
+            return Reply(t("admin.usage", lang))
+        user_id = int(argument)
+        async with self._uow_factory() as uow:
+            await uow.residents.set_blocked(user_id, block)
+            await uow.commit()
+        log.info("resident %s", "blocked" if block else "unblocked", extra={"user_id": user_id})
+        return Reply(t("admin.blocked" if block else "admin.unblocked", lang, user_id=user_id))
+
+    # --- buttons --------------------------------------------------------------------------------------
+
+    async def on_button(self, press: CallbackPress) -> list[Reply]:
+        """Handle a press of one of the private chat's buttons (data is untrusted)."""
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.get_or_create(press.sender.id)
+            lang = resident.language or normalize_language(press.sender.language_code)
+            if press.data.startswith("lang:"):
+                chosen = press.data.removeprefix("lang:")
+                if chosen not in LANGUAGES:
+                    return [Reply("", notice=t("confirm.stale", lang))]
+                resident.language = chosen
+                await uow.commit()
+                return [Reply(t("language.set", chosen), notice=LANGUAGE_NAMES[chosen])]
+            await uow.commit()
+            blocked = resident.blocked
+        if blocked:
+            return [Reply("", notice=t("blocked", lang))]
+        parts = press.data.split(":")
+        if len(parts) >= 3 and parts[0] == "r" and parts[1] == "fix" and parts[2].isdigit():
+            return await self._confirm_fix(press.sender.id, int(parts[2]), parts[3:] == ["y"], lang)
+        if len(parts) < 3 or parts[0] != "r" or not parts[-1].isdigit():
+            return [Reply("", notice=t("confirm.stale", lang))]
+        action, draft_id = parts[1], int(parts[-1])
+        async with self._uow_factory() as uow:
+            row = await uow.conversations.get(press.sender.id)
+        draft = DraftState.from_json(row.data) if row is not None and row.state == "draft" else None
+        if draft is None or draft.draft_id != draft_id:
+            return [Reply("", notice=t("draft.expired", lang))]
+        if action == "cancel":
+            async with self._uow_factory() as uow:
+                await uow.conversations.clear(press.sender.id)
+                await uow.commit()
+            return [Reply(t("draft.cancelled", lang), edit_message_id=press.message_id, notice="✖️")]
+        if action == "cat":
+            rows: list[tuple[Button, ...]] = []
+            buttons = [
+                Button(category.name.get(lang), callback_data=f"r:set:{index}:{draft_id}")
+                for index, category in enumerate(self._config.categories)
+            ]
+            for start in range(0, len(buttons), 2):
+                rows.append(tuple(buttons[start : start + 2]))
+            return [
+                Reply(t("draft.pick_category", lang), keyboard=tuple(rows), edit_message_id=press.message_id)
+            ]
+        if action == "set" and len(parts) == 4 and parts[2].isdigit():
+            index = int(parts[2])
+            if index >= len(self._config.categories):
+                return [Reply("", notice=t("confirm.stale", lang))]
+            draft.category = self._config.categories[index].id
+            draft.summary_message_id = press.message_id
+            async with self._uow_factory() as uow:
+                await uow.conversations.save(press.sender.id, "draft", draft.to_json())
+                await uow.commit()
+            return [await self._summary(draft, lang, new_message=False)]
+        if action == "send":
+            return await self._send(press, draft, lang)
+        return [Reply("", notice=t("confirm.stale", lang))]
+
+    async def _send(self, press: CallbackPress, draft: DraftState, lang: str) -> list[Reply]:
+        now = self._clock()
+        async with self._uow_factory() as uow:
+            resident = await uow.residents.get_or_create(press.sender.id)
+            recent = await uow.complaints.recent_for_resident(resident.id, since=now - timedelta(hours=1))
+        if len(recent) >= self._limits.max_complaints_per_hour:
+            free_at = min(recent) + timedelta(hours=1)
+            when = free_at.astimezone(self._config.tz).strftime("%H:%M")
+            limit = self._limits.max_complaints_per_hour
+            return [Reply(t("draft.rate_limited", lang, limit=limit, time=when), notice="⏳")]
+        result = await self._intake.file_draft(
+            Draft(
+                user=press.sender,
+                chat_id=press.chat_id or press.sender.id,
+                draft_id=draft.draft_id,
+                text=draft.text,
+                photos=tuple(draft.photos),
+                location=draft.location,
+                category=draft.category,
+            )
+        )
+        async with self._uow_factory() as uow:
+            await uow.conversations.clear(press.sender.id)
+            await uow.commit()
+        department = self._name("department", result.department, lang)
+        text = t("draft.sent", lang, number=result.complaint_id, department=department)
+        return [Reply(text, edit_message_id=press.message_id, notice="✅")]
+
+    async def _confirm_fix(self, user_id: int, number: int, fixed: bool, lang: str) -> list[Reply]:
+        row = await self._own_complaint(user_id, number)
+        if row is None or row.status != ComplaintStatus.RESOLVED.value:
+            return [Reply("", notice=t("confirm.stale", lang))]
+        if fixed:
+            async with self._uow_factory() as uow:
+                complaint = await uow.complaints.get(number)
+                if complaint is not None:
+                    await uow.complaints.log(complaint, "confirmed", actor="resident", actor_user_id=user_id)
+                    await uow.commit()
+            return [Reply(t("confirm.thanks", lang), notice="👍")]
+        await self._intake.reopen(number, actor_user_id=user_id)
+        return [Reply(t("confirm.reopened", lang, number=number), notice="↩️")]
+
+
+class ResidentNotifier:
+    """Tells residents what happened to their complaints, in their language."""
+
+    def __init__(
+        self,
+        config: Config,
+        uow_factory: Callable[[], UnitOfWork],
+        send: Callable[[int, str, Keyboard | None], Any],
+    ) -> None:
+        self._config = config
+        self._uow_factory = uow_factory
+        self._send = send
+
+    async def notify(
+        self, complaint_id: int, event: str, *, comment: str | None = None, original: int | None = None
+    ) -> bool:
+        """Send the resident a notice for `event` (taken, rerouted, resolved, rejected, merged)."""
+        async with self._uow_factory() as uow:
+            row = await uow.complaints.get(complaint_id)
+            resident: ResidentRow | None = (
+                await uow.residents.get(row.resident_id) if row and row.resident_id else None
+            )
+        if row is None or resident is None or resident.blocked:
+            return False
+        lang = resident.language or "ru"
+        department = self._department_name(row.department_id, lang)
+        text = t(
+            f"notify.{event}",
+            lang,
+            number=row.id,
+            department=department,
+            comment=comment or "—",
+            original=original,
+        )
+        keyboard: Keyboard | None = None
+        if event == "resolved" and self._config.residents.ask_confirmation_after_resolve:
+            text = f"{text}\n\n{t('confirm.question', lang)}"
+            keyboard = (
+                (
+                    Button(t("button.yes_fixed", lang), callback_data=f"r:fix:{row.id}:y"),
+                    Button(t("button.not_fixed", lang), callback_data=f"r:fix:{row.id}:n"),
+                ),
+            )
+        await self._send(resident.telegram_user_id, text, keyboard)
+        return True
+
+    def _department_name(self, department_id: str, lang: str) -> str:
+        try:
+            return self._config.department(department_id).name.get(lang)
+        except KeyError:
+            return department_id
