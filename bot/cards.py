@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Config
+from bot.domain import ComplaintStatus
 from bot.i18n import t
 from bot.telegram import Button, Keyboard
 from bot.text import escape_html, truncate, utf16_len
@@ -49,6 +50,7 @@ class CardData:
     edited: bool = False
     reopened: int = 0
     duplicates: int = 0
+    actor: str | None = None  # the staff member who acted last
 
 
 class CardRenderer:
@@ -96,7 +98,10 @@ class CardRenderer:
             extras.append(t("card.duplicates", lang, count=card.duplicates))
         if extras:
             lines.append(" · ".join(extras))
-        lines.append(f"{t('card.status', lang)}: {t('status.' + card.status, lang)}")
+        status_line = f"{t('card.status', lang)}: {t('status.' + card.status, lang)}"
+        if card.actor:
+            status_line += f" — {escape_html(card.actor)}"
+        lines.append(status_line)
         frame = "\n".join(lines)
         room = limit - utf16_len(frame) - utf16_len("\n\n<blockquote></blockquote>")
         body = escape_html(truncate(card.text, max(room, 50)))
@@ -106,14 +111,18 @@ class CardRenderer:
             room -= 10
         return f"{frame}\n\n<blockquote>{body}</blockquote>"
 
-    def keyboard(self, number: int, department_id: str) -> Keyboard:
-        """The desk buttons of a card; callback data carries only the action and the number."""
+    def keyboard(self, number: int, department_id: str, status: str = "delivered") -> Keyboard | None:
+        """The desk buttons for a card in `status` (none once closed); data is action and number only."""
         lang = self.language_of(department_id)
+        current = ComplaintStatus(status)
+        if current.is_final:
+            return None
+        first = []
+        if current is not ComplaintStatus.IN_PROGRESS:
+            first.append(Button(t("button.take", lang), callback_data=f"d:take:{number}"))
+        first.append(Button(t("button.resolve", lang), callback_data=f"d:resolve:{number}"))
         return (
-            (
-                Button(t("button.take", lang), callback_data=f"d:take:{number}"),
-                Button(t("button.resolve", lang), callback_data=f"d:resolve:{number}"),
-            ),
+            tuple(first),
             (
                 Button(t("button.reroute", lang), callback_data=f"d:reroute:{number}"),
                 Button(t("button.duplicate", lang), callback_data=f"d:duplicate:{number}"),

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.cards import CAPTION_LIMIT, CardData, CardRenderer
 from bot.config import Config
@@ -20,6 +20,7 @@ from bot.i18n import t
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
 from bot.telegram import (
+    Keyboard,
     SentMessage,
     TelegramBadRequest,
     TelegramError,
@@ -28,6 +29,7 @@ from bot.telegram import (
     TelegramRetryAfter,
     TelegramTransientError,
 )
+from bot.text import utf16_len
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.queues import DepartmentQueue, QueueEntry
@@ -91,6 +93,7 @@ class CardDelivery:
             needs_triage=row.needs_triage,
             reopened=row.reopen_count,
             duplicates=row.duplicate_count,
+            actor=await uow.complaints.last_staff_name(row.id),
         )
 
     async def deliver(self, complaint_id: int, department_id: str) -> bool:
@@ -105,9 +108,9 @@ class CardDelivery:
                 return True  # rerouted after it was queued; the new department has its own entry
             data = await self.card_data(uow, row)
             text = self._renderer.render(data)
-            keyboard = self._renderer.keyboard(row.id, department_id)
+            keyboard = self._renderer.keyboard(row.id, department_id, data.status)
             if row.card_state == "sent" and row.card_message_id is not None and row.card_chat_id is not None:
-                await self._refresh(row.card_chat_id, row.card_message_id, text, keyboard, bool(row.photos))
+                await self._edit_card(row.card_chat_id, row.card_message_id, text, keyboard)
                 return True
             # "sending" is recorded before the request so a crash leaves a trace of a possible send
             row.card_state = "sending"
@@ -153,29 +156,53 @@ class CardDelivery:
             )
         return True
 
-    async def _send_card(self, chat_id: int, text: str, keyboard: object, photos: list[str]) -> SentMessage:
-        from bot.telegram import Keyboard  # noqa: F401 - typing only
-
+    async def _send_card(
+        self, chat_id: int, text: str, keyboard: Keyboard | None, photos: list[str]
+    ) -> SentMessage:
         if photos:
-            caption = self._renderer_caption(text)
-            if caption is not None:
-                return await self._gateway.send_photo(chat_id, photos[0], caption=caption, keyboard=keyboard)  # type: ignore[arg-type]
-            await self._gateway.send_photo(chat_id, photos[0])
-        return await self._gateway.send_message(chat_id, text, keyboard=keyboard)  # type: ignore[arg-type]
+            if utf16_len(text) <= CAPTION_LIMIT:
+                return await self._gateway.send_photo(chat_id, photos[0], caption=text, keyboard=keyboard)
+            await self._gateway.send_photo(chat_id, photos[0])  # the card follows as a message
+        return await self._gateway.send_message(chat_id, text, keyboard=keyboard)
 
-    @staticmethod
-    def _renderer_caption(text: str) -> str | None:
-        from bot.text import utf16_len
+    async def refresh(self, complaint_id: int) -> None:
+        """Re-render a delivered card after staff acted on it (status, who acted, buttons)."""
+        async with self._uow_factory() as uow:
+            row = await uow.complaints.get(complaint_id)
+            if row is None or row.card_chat_id is None or row.card_message_id is None:
+                return
+            data = await self.card_data(uow, row)
+            data = replace(data, status=row.status)
+        text = self._renderer.render(data)
+        keyboard = self._renderer.keyboard(row.id, row.department_id, row.status)
+        await self._edit_card(row.card_chat_id, row.card_message_id, text, keyboard)
 
-        return text if utf16_len(text) <= CAPTION_LIMIT else None
-
-    async def _refresh(self, chat_id: int, message_id: int, text: str, keyboard: object, photo: bool) -> None:
+    async def _edit_card(self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None) -> None:
         try:
-            await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)  # type: ignore[arg-type]
+            await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)
             self.stats.cards_edited += 1
         except TelegramBadRequest as exc:
-            # unchanged text, or a photo card (captions are edited differently): nothing to fix
+            if "no text in the message" in exc.description.lower():
+                # a photo card: its text is the caption
+                caption = self._renderer.render(
+                    await self._data_for_caption(chat_id, message_id), limit=CAPTION_LIMIT
+                )
+                try:
+                    await self._gateway.edit_message_caption(chat_id, message_id, caption, keyboard=keyboard)
+                    self.stats.cards_edited += 1
+                except TelegramBadRequest as caption_exc:
+                    log.info(
+                        "card %s/%s caption not refreshed: %s", chat_id, message_id, caption_exc.description
+                    )
+                return
+            # "message is not modified" and the like: nothing to fix
             log.info("card %s/%s not refreshed: %s", chat_id, message_id, exc.description)
+
+    async def _data_for_caption(self, chat_id: int, message_id: int) -> CardData:
+        async with self._uow_factory() as uow:
+            row = await uow.complaints.by_card(chat_id, message_id)
+            assert row is not None
+            return replace(await self.card_data(uow, row), status=row.status)
 
 
 class DepartmentWorker:

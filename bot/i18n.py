@@ -281,10 +281,78 @@ CATALOG: dict[str, dict[str, str]] = {
     "button.not_fixed": {"ru": "👎 Нет, не решена", "kk": "👎 Жоқ, шешілмеді", "en": "👎 No, it is not"},
     "word.yes": {"ru": "есть", "kk": "бар", "en": "yes"},
     "word.no": {"ru": "нет", "kk": "жоқ", "en": "no"},
-    "desk.not_available": {
-        "ru": "Это действие появится в следующей версии",
-        "kk": "Бұл әрекет келесі нұсқада қосылады",
-        "en": "This action arrives in the next version",
+    "button.no_comment": {"ru": "Без комментария", "kk": "Түсініктемесіз", "en": "No comment"},
+    "button.back": {"ru": "« Назад", "kk": "« Артқа", "en": "« Back"},
+    "desk.stale": {
+        "ru": "Эта кнопка уже неактуальна.",
+        "kk": "Бұл батырма енді өзекті емес.",
+        "en": "This button no longer applies.",
+    },
+    "desk.moved": {
+        "ru": "Обращение уже передано в другой отдел.",
+        "kk": "Өтініш басқа бөлімге берілген.",
+        "en": "This complaint has moved to another department.",
+    },
+    "desk.closed": {
+        "ru": "Обращение уже закрыто.",
+        "kk": "Өтініш жабылған.",
+        "en": "This complaint is already closed.",
+    },
+    "desk.forbidden": {
+        "ru": "Действовать могут только сотрудники отдела и администраторы чата.",
+        "kk": "Тек бөлім қызметкерлері мен чат әкімшілері әрекет ете алады.",
+        "en": "Only the department's staff and this chat's administrators can act.",
+    },
+    "desk.already": {
+        "ru": "Уже сделано: статус «{status}».",
+        "kk": "Орындалған: мәртебесі «{status}».",
+        "en": "Already done: the status is '{status}'.",
+    },
+    "desk.taken": {"ru": "Взято в работу", "kk": "Жұмысқа алынды", "en": "Taken"},
+    "desk.resolve_asked": {
+        "ru": "Напишите комментарий ответом на сообщение",
+        "kk": "Түсініктемені хабарламаға жауап ретінде жазыңыз",
+        "en": "Reply to the message with a comment",
+    },
+    "desk.resolve_prompt": {
+        "ru": "№{number}: ответьте на это сообщение коротким комментарием для жителя — что сделано.",
+        "kk": "№{number}: тұрғынға қысқа түсініктемемен осы хабарламаға жауап беріңіз — не істелді.",
+        "en": "#{number}: reply to this message with a short comment for the resident on what was done.",
+    },
+    "desk.resolved": {
+        "ru": "Решено, житель уведомлён",
+        "kk": "Шешілді, тұрғын хабардар",
+        "en": "Resolved; the resident is told",
+    },
+    "desk.rejected": {
+        "ru": "Отмечено: не жалоба",
+        "kk": "Белгіленді: шағым емес",
+        "en": "Marked: not a complaint",
+    },
+    "desk.rejected_comment": {
+        "ru": "обращение не является жалобой для городских служб",
+        "kk": "өтініш қалалық қызметтерге арналған шағым емес",
+        "en": "this is not a complaint for the city services",
+    },
+    "desk.rerouted": {
+        "ru": "Передано: {department}",
+        "kk": "Жіберілді: {department}",
+        "en": "Passed to {department}",
+    },
+    "desk.moved_card": {
+        "ru": "↪️ Обращение №{number} передано в {department}.",
+        "kk": "↪️ №{number} өтініш {department} жіберілді.",
+        "en": "↪️ Complaint #{number} was passed to {department}.",
+    },
+    "desk.no_duplicates": {
+        "ru": "Нет открытых обращений, с которыми можно объединить.",
+        "kk": "Біріктіруге болатын ашық өтініш жоқ.",
+        "en": "There is no open complaint to merge with.",
+    },
+    "desk.merged": {
+        "ru": "Объединено с №{original}",
+        "kk": "№{original} өтінішпен біріктірілді",
+        "en": "Merged with #{original}",
     },
 }
 

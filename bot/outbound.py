@@ -92,6 +92,15 @@ class Outbound:
             return False
         return True
 
+    async def edit_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> bool:
+        """Swap a message's inline keyboard (pickers on cards)."""
+        try:
+            await self._gateway.edit_message_keyboard(chat_id, message_id, keyboard)
+        except TelegramError as exc:
+            log.info("keyboard of %s/%s not changed: %s", chat_id, message_id, exc.description)
+            return False
+        return True
+
     async def answer_callback(
         self, callback_id: str, text: str | None = None, *, alert: bool = False
     ) -> None:

@@ -13,7 +13,7 @@ import time
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, parse_update
 from handlers.admin import on_membership_change
 from handlers.context import HandlerContext
-from handlers.desk import on_card_button
+from handlers.desk import on_card_button, on_staff_reply
 from handlers.monitored import on_tagged_message
 from handlers.private import on_private_message, on_resident_button
 from storage.models import InboxRow
@@ -28,6 +28,7 @@ class InboxProcessor:
         self, ctx: HandlerContext, *, batch: int = 50, max_attempts: int = 5, idle: float = 1.0
     ) -> None:
         self._ctx = ctx
+        self._department_chats = frozenset(d.chat_id for d in ctx.config.departments)
         self._batch = batch
         self._max_attempts = max_attempts
         self._idle = idle
@@ -97,8 +98,8 @@ class InboxProcessor:
         if isinstance(event, IncomingMessage):
             if event.chat.is_private:
                 await on_private_message(event, self._ctx)
-            elif event.chat.id in {d.chat_id for d in self._ctx.config.departments}:
-                log.debug("staff message in a department chat; desk replies arrive with issue #6")
+            elif event.chat.id in self._department_chats:
+                await on_staff_reply(event, self._ctx)
             else:
                 await on_tagged_message(event, self._ctx)
         elif isinstance(event, CallbackPress):

@@ -19,6 +19,7 @@ from bot.cards import CardRenderer
 from bot.classifier.base import Classifier
 from bot.config import Config
 from bot.delivery import CardDelivery, DepartmentWorker
+from bot.desk import DeskActions
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
 from bot.logs import configure_logging
@@ -74,6 +75,10 @@ class ShagymBot:
         acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
         self.residents = ResidentOffice(config, self.intake, resources.unit_of_work)
         self.notifier = ResidentNotifier(config, resources.unit_of_work, self._notify_resident)
+        self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
+        self.desk = DeskActions(
+            config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
+        )
         self.context = HandlerContext(
             config=config,
             intake=self.intake,
@@ -83,12 +88,13 @@ class ShagymBot:
             unit_of_work=resources.unit_of_work,
             residents=self.residents,
             notifier=self.notifier,
+            desk=self.desk,
+            cards=self.delivery,
         )
         self.processor = InboxProcessor(self.context)
         self.ingestor = UpdateIngestor(
             config, self.detector, resources.unit_of_work, on_stored=self.processor.wake
         )
-        self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
         consumer = f"{socket.gethostname()}-{os.getpid()}"
         self.workers = [
             DepartmentWorker(

@@ -131,6 +131,12 @@ class TelegramGateway(Protocol):
         """Replace a sent message's text and keyboard."""
         ...
 
+    async def edit_message_caption(
+        self, chat_id: int, message_id: int, caption: str, *, keyboard: Keyboard | None = None
+    ) -> None:
+        """Replace a sent photo's caption and keyboard."""
+        ...
+
     async def edit_message_keyboard(self, chat_id: int, message_id: int, keyboard: Keyboard | None) -> None:
         """Replace only the inline keyboard of a sent message."""
         ...
@@ -139,6 +145,10 @@ class TelegramGateway(Protocol):
         self, callback_id: str, text: str | None = None, *, alert: bool = False
     ) -> None:
         """Acknowledge a button press, optionally with a notice."""
+        ...
+
+    async def get_chat_administrators(self, chat_id: int) -> list[int]:
+        """User ids of a group's administrators."""
         ...
 
     async def close(self) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from bot.cards import CardRenderer
 from bot.config import Config
+from bot.delivery import CardDelivery
+from bot.desk import DeskActions
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake
 from bot.residents import ResidentNotifier, ResidentOffice
@@ -25,3 +27,5 @@ class HandlerContext:
     unit_of_work: Callable[[], UnitOfWork]
     residents: ResidentOffice
     notifier: ResidentNotifier
+    desk: DeskActions
+    cards: CardDelivery

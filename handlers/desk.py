@@ -1,18 +1,47 @@
-"""Department desk buttons on complaint cards."""
+"""Department desk: card buttons and staff replies in department chats."""
 
 from __future__ import annotations
 
 import logging
 
-from bot.events import CallbackPress
-from bot.i18n import normalize_language, t
+from bot.desk import DeskResult
+from bot.events import CallbackPress, IncomingMessage
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)
 
 
+async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, ctx: HandlerContext) -> None:
+    if result.picker is not None and card_message_id is not None:
+        await ctx.outbound.edit_keyboard(chat_id, card_message_id, result.picker)
+    if result.prompt is not None:
+        await ctx.outbound.send(chat_id, result.prompt, html=False, reply_to_message_id=card_message_id)
+    for complaint_id in result.refresh or []:
+        await ctx.cards.refresh(complaint_id)
+    if result.retire_card is not None:
+        old_chat, old_message, text = result.retire_card
+        await ctx.outbound.edit(old_chat, old_message, text)
+    for notice in result.notices or []:
+        await ctx.notifier.notify(
+            notice.complaint_id, notice.event, comment=notice.comment, original=notice.original
+        )
+
+
 async def on_card_button(press: CallbackPress, ctx: HandlerContext) -> None:
-    """Answer a card button press; the desk actions themselves are not built yet (issue #6)."""
-    language = normalize_language(press.sender.language_code)
-    log.info("card button pressed", extra={"data": press.data[:64], "user_id": press.sender.id})
-    await ctx.outbound.answer_callback(press.callback_id, t("desk.not_available", language))
+    """Check and apply a card button press; answer it either way."""
+    result = await ctx.desk.press(press)
+    await ctx.outbound.answer_callback(press.callback_id, result.notice, alert=result.alert)
+    if press.chat_id is not None:
+        await _apply(result, press.chat_id, press.message_id, ctx)
+
+
+async def on_staff_reply(message: IncomingMessage, ctx: HandlerContext) -> None:
+    """A reply in a department chat may be the comment of a resolution."""
+    result = await ctx.desk.staff_reply(message)
+    if result is None:
+        return
+    if result.notice:
+        await ctx.outbound.send(
+            message.chat.id, result.notice, html=False, reply_to_message_id=message.message_id
+        )
+    await _apply(result, message.chat.id, None, ctx)

@@ -415,6 +415,73 @@ class ComplaintRepository:
             query = query.where(ComplaintRow.department_id == department_id)
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
 
+    async def by_card(self, chat_id: int, message_id: int) -> ComplaintRow | None:
+        """The complaint whose card is this message."""
+        query = select(ComplaintRow).where(
+            ComplaintRow.card_chat_id == chat_id, ComplaintRow.card_message_id == message_id
+        )
+        row: ComplaintRow | None = await self._session.scalar(query)
+        return row
+
+    async def open_in_department(
+        self, department_id: str, *, exclude: int, limit: int = 6
+    ) -> Sequence[ComplaintRow]:
+        """Newest open complaints of a department (candidates for 'duplicate of')."""
+        query = (
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.department_id == department_id,
+                ComplaintRow.id != exclude,
+                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+            )
+            .order_by(ComplaintRow.id.desc())
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def duplicates_of(self, complaint_id: int) -> Sequence[ComplaintRow]:
+        """Complaints merged into this one."""
+        query = (
+            select(ComplaintRow).where(ComplaintRow.duplicate_of_id == complaint_id).order_by(ComplaintRow.id)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def mark_duplicate(
+        self,
+        complaint: ComplaintRow,
+        original: ComplaintRow,
+        *,
+        actor: str = "staff",
+        actor_user_id: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge `complaint` into `original`: one case, with a counter of reporters."""
+        await self.change_status(
+            complaint,
+            ComplaintStatus.DUPLICATE,
+            actor=actor,
+            actor_user_id=actor_user_id,
+            details={**(details or {}), "original": original.id},
+        )
+        complaint.duplicate_of_id = original.id
+        original.duplicate_count += 1 + complaint.duplicate_count
+        for merged in await self.duplicates_of(complaint.id):
+            merged.duplicate_of_id = original.id
+        await self.log(
+            original, "merged", actor=actor, actor_user_id=actor_user_id, details={"duplicate": complaint.id}
+        )
+
+    async def last_staff_name(self, complaint_id: int) -> str | None:
+        """Who acted on the complaint last (for the card)."""
+        query = (
+            select(ComplaintEventRow.details)
+            .where(ComplaintEventRow.complaint_id == complaint_id, ComplaintEventRow.actor == "staff")
+            .order_by(ComplaintEventRow.id.desc())
+            .limit(1)
+        )
+        details = await self._session.scalar(query)
+        return str(details["by"]) if isinstance(details, dict) and details.get("by") else None
+
     async def recent_for_resident(self, resident_id: int, *, since: datetime) -> list[datetime]:
         """When a resident filed private complaints since a moment (for the per-resident rate limit)."""
         query = select(ComplaintRow.created_at).where(

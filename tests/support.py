@@ -61,6 +61,9 @@ class InMemoryQueue:
     async def queues(self) -> list[str]:
         return sorted(q for q, items in self._items.items() if items)
 
+    async def get_chat_administrators(self, chat_id: int) -> list[int]:
+        return list(self.admins.get(chat_id, []))
+
     async def close(self) -> None:
         return None
 
@@ -83,6 +86,7 @@ class RecordingGateway:
     # (method, chat id or None for any chat, error), each raised once, in order
     errors: list[tuple[str, int | None, Exception]] = field(default_factory=list)
     _ids: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    admins: dict[int, list[int]] = field(default_factory=dict)
 
     def _maybe_fail(self, method: str, chat_id: int | None = None) -> None:
         for position, (failing, chat, error) in enumerate(self.errors):
@@ -151,6 +155,12 @@ class RecordingGateway:
         self._maybe_fail("editMessageText", chat_id)
         self.calls.append(Call("editMessageText", chat_id, {"message_id": message_id, "text": text}))
 
+    async def edit_message_caption(
+        self, chat_id: int, message_id: int, caption: str, *, keyboard: port.Keyboard | None = None
+    ) -> None:
+        self._maybe_fail("editMessageCaption", chat_id)
+        self.calls.append(Call("editMessageCaption", chat_id, {"message_id": message_id, "caption": caption}))
+
     async def edit_message_keyboard(
         self, chat_id: int, message_id: int, keyboard: port.Keyboard | None
     ) -> None:
@@ -160,6 +170,9 @@ class RecordingGateway:
         self, callback_id: str, text: str | None = None, *, alert: bool = False
     ) -> None:
         self.calls.append(Call("answerCallbackQuery", None, {"id": callback_id, "text": text}))
+
+    async def get_chat_administrators(self, chat_id: int) -> list[int]:
+        return list(self.admins.get(chat_id, []))
 
     async def close(self) -> None:
         return None

@@ -225,6 +225,21 @@ class AiogramGateway:
             ),
         )
 
+    async def edit_message_caption(
+        self, chat_id: int, message_id: int, caption: str, *, keyboard: port.Keyboard | None = None
+    ) -> None:
+        """Edit a sent photo's caption."""
+        await self._call(
+            "editMessageCaption",
+            self._bot.edit_message_caption(
+                chat_id=chat_id,
+                message_id=message_id,
+                caption=caption,
+                parse_mode="HTML",
+                reply_markup=_markup(keyboard),
+            ),
+        )
+
     async def edit_message_keyboard(
         self, chat_id: int, message_id: int, keyboard: port.Keyboard | None
     ) -> None:
@@ -244,6 +259,11 @@ class AiogramGateway:
             "answerCallbackQuery",
             self._bot.answer_callback_query(callback_id, text=text, show_alert=alert),
         )
+
+    async def get_chat_administrators(self, chat_id: int) -> list[int]:
+        """User ids of the chat's administrators."""
+        members = await self._call("getChatAdministrators", self._bot.get_chat_administrators(chat_id))
+        return [member.user.id for member in members]
 
     async def close(self) -> None:
         """Close the HTTP session."""

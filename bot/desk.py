@@ -1,0 +1,306 @@
+"""The department desk: what staff do with a card's buttons, checked on the server for every press.
+
+Callback data can be forged by any client, so each press is authorised against the complaint's
+*current* department, its card and its status; a button that no longer applies says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.cards import CardRenderer
+from bot.config import Config, DepartmentConfig
+from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
+from bot.events import CallbackPress, IncomingMessage
+from bot.i18n import t
+from bot.pipeline import Enqueuer
+from bot.telegram import Button, Keyboard
+from storage.models import ComplaintRow
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+_ADMIN_CACHE_SECONDS = 300.0
+_OPEN = (ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED, ComplaintStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A resident to tell about a complaint."""
+
+    complaint_id: int
+    event: str  # taken | rerouted | resolved | rejected | merged
+    comment: str | None = None
+    original: int | None = None
+
+
+@dataclass(slots=True)
+class DeskResult:
+    """What the handler should do after a desk action."""
+
+    notice: str | None = None  # answer to the press
+    alert: bool = False
+    refresh: list[int] | None = None  # complaints whose cards to re-render
+    picker: Keyboard | None = None  # a temporary keyboard for the pressed card
+    prompt: str | None = None  # a message to post in the department chat
+    notices: list[Notice] | None = None
+    retire_card: tuple[int, int, str] | None = None  # (chat, message, text): a card left behind by a reroute
+
+
+class DeskActions:
+    """Take, resolve, reroute, mark duplicate, reject — with access control."""
+
+    def __init__(
+        self,
+        config: Config,
+        uow_factory: Callable[[], UnitOfWork],
+        enqueuer: Enqueuer,
+        renderer: CardRenderer,
+        chat_admins: Callable[[int], Awaitable[list[int]]],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._uow_factory = uow_factory
+        self._enqueuer = enqueuer
+        self._renderer = renderer
+        self._chat_admins = chat_admins
+        self._clock = clock
+        self._admin_cache: dict[int, tuple[float, frozenset[int]]] = {}
+        self._by_chat = {d.chat_id: d for d in config.departments}
+
+    async def authorised(self, user_id: int, department: DepartmentConfig) -> bool:
+        """Staff and the head from the config, or an administrator of the department's chat."""
+        if user_id in department.staff or user_id == department.head:
+            return True
+        cached = self._admin_cache.get(department.chat_id)
+        now = self._clock()
+        if cached is None or now - cached[0] > _ADMIN_CACHE_SECONDS:
+            try:
+                admins = frozenset(await self._chat_admins(department.chat_id))
+            except Exception as exc:  # an unreachable chat grants nothing
+                log.info("could not read administrators of %s: %s", department.chat_id, exc)
+                admins = frozenset()
+            cached = (now, admins)
+            self._admin_cache[department.chat_id] = cached
+        return user_id in cached[1]
+
+    async def press(self, press: CallbackPress) -> DeskResult:
+        """Apply one card button press, after checking who pressed what where."""
+        parts = press.data.split(":")
+        department = self._by_chat.get(press.chat_id or 0)
+        lang = department.language if department else "ru"
+        if len(parts) < 3 or parts[0] != "d" or not all(p.isdigit() for p in parts[2:]) or department is None:
+            return DeskResult(t("desk.stale", lang), alert=True)
+        if not await self.authorised(press.sender.id, department):
+            log.warning("desk press refused", extra={"user_id": press.sender.id, "chat_id": press.chat_id})
+            return DeskResult(t("desk.forbidden", lang), alert=True)
+        action, number, extra = parts[1], int(parts[2]), [int(p) for p in parts[3:]]
+        async with self._uow_factory() as uow:
+            row = await uow.complaints.get(number)
+            stale = self._stale_reason(row, department, press)
+            if stale is not None or row is None:
+                return DeskResult(t(stale or "desk.stale", lang), alert=True)
+            staff = {"by": press.sender.full_name or str(press.sender.id)}
+            status = ComplaintStatus(row.status)
+            if action == "take":
+                if status not in (ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED):
+                    return DeskResult(
+                        t("desk.already", lang, status=t(f"status.{status.value}", lang)), alert=True
+                    )
+                await uow.complaints.change_status(
+                    row,
+                    ComplaintStatus.IN_PROGRESS,
+                    actor="staff",
+                    actor_user_id=press.sender.id,
+                    details=staff,
+                )
+                await uow.commit()
+                return DeskResult(t("desk.taken", lang), refresh=[number], notices=[Notice(number, "taken")])
+            if action == "resolve":
+                await uow.conversations.save(
+                    press.sender.id, "resolve", {"complaint_id": number, "chat_id": department.chat_id}
+                )
+                await uow.commit()
+                prompt = t("desk.resolve_prompt", lang, number=number)
+                return DeskResult(
+                    t("desk.resolve_asked", lang),
+                    prompt=prompt,
+                    picker=self._with_back(
+                        number, lang, [Button(t("button.no_comment", lang), callback_data=f"d:rnc:{number}")]
+                    ),
+                )
+            if action == "rnc":
+                return await self._resolve(uow, row, press.sender.id, staff, None, lang)
+            if action == "reject":
+                await uow.complaints.change_status(
+                    row, ComplaintStatus.REJECTED, actor="staff", actor_user_id=press.sender.id, details=staff
+                )
+                await uow.commit()
+                comment = t("desk.rejected_comment", lang)
+                return DeskResult(
+                    t("desk.rejected", lang), refresh=[number], notices=[Notice(number, "rejected", comment)]
+                )
+            if action == "back":
+                return DeskResult(None, picker=self._renderer.keyboard(number, row.department_id, row.status))
+            if action == "reroute":
+                buttons = [
+                    Button(d.name.get(lang), callback_data=f"d:to:{number}:{index}")
+                    for index, d in enumerate(self._config.departments)
+                    if d.id != row.department_id
+                ]
+                return DeskResult(None, picker=self._with_back(number, lang, buttons))
+            if action == "to" and extra and extra[0] < len(self._config.departments):
+                target = self._config.departments[extra[0]]
+                owned = [(i, c) for i, c in enumerate(self._config.categories) if c.department == target.id]
+                if len(owned) == 1:
+                    return await self._reroute(uow, row, owned[0][1].id, press.sender.id, staff, lang)
+                buttons = [Button(c.name.get(lang), callback_data=f"d:tc:{number}:{i}") for i, c in owned]
+                return DeskResult(None, picker=self._with_back(number, lang, buttons))
+            if action == "tc" and extra and extra[0] < len(self._config.categories):
+                category = self._config.categories[extra[0]].id
+                return await self._reroute(uow, row, category, press.sender.id, staff, lang)
+            if action == "duplicate":
+                candidates = await uow.complaints.open_in_department(
+                    row.department_id, exclude=number, limit=6
+                )
+                if not candidates:
+                    return DeskResult(t("desk.no_duplicates", lang), alert=True)
+                buttons = [
+                    Button(f"№{c.id}: {c.text[:28]}", callback_data=f"d:dof:{number}:{c.id}")
+                    for c in candidates
+                ]
+                return DeskResult(None, picker=self._with_back(number, lang, buttons))
+            if action == "dof" and extra:
+                original = await uow.complaints.get(extra[0])
+                if original is None or original.department_id != row.department_id or original.id == number:
+                    return DeskResult(t("desk.stale", lang), alert=True)
+                if ComplaintStatus(original.status) not in _OPEN:
+                    return DeskResult(t("desk.stale", lang), alert=True)
+                await uow.complaints.mark_duplicate(
+                    row, original, actor_user_id=press.sender.id, details=staff
+                )
+                await uow.commit()
+                return DeskResult(
+                    t("desk.merged", lang, original=original.id),
+                    refresh=[number, original.id],
+                    notices=[Notice(number, "merged", original=original.id)],
+                )
+        return DeskResult(t("desk.stale", lang), alert=True)
+
+    def _stale_reason(
+        self, row: ComplaintRow | None, department: DepartmentConfig, press: CallbackPress
+    ) -> str | None:
+        if row is None or row.department_id != department.id:
+            return "desk.moved"
+        if row.card_message_id is not None and press.message_id != row.card_message_id:
+            return "desk.stale"
+        if ComplaintStatus(row.status).is_final:
+            return "desk.closed"
+        return None
+
+    def _with_back(self, number: int, lang: str, buttons: list[Button]) -> Keyboard:
+        rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+        rows.append((Button(t("button.back", lang), callback_data=f"d:back:{number}"),))
+        return tuple(rows)
+
+    async def _resolve(
+        self,
+        uow: UnitOfWork,
+        row: ComplaintRow,
+        user_id: int,
+        staff: dict[str, str],
+        comment: str | None,
+        lang: str,
+    ) -> DeskResult:
+        if ComplaintStatus.RESOLVED not in ALLOWED_TRANSITIONS[ComplaintStatus(row.status)]:
+            return DeskResult(t("desk.stale", lang), alert=True)
+        await uow.complaints.change_status(
+            row,
+            ComplaintStatus.RESOLVED,
+            actor="staff",
+            actor_user_id=user_id,
+            details={**staff, "comment": comment or ""},
+        )
+        merged = await uow.complaints.duplicates_of(row.id)
+        await uow.conversations.clear(user_id)
+        await uow.commit()
+        # every resident who reported the same problem hears the resolution
+        notices = [Notice(row.id, "resolved", comment)] + [Notice(d.id, "resolved", comment) for d in merged]
+        return DeskResult(t("desk.resolved", lang), refresh=[row.id], notices=notices)
+
+    async def _reroute(
+        self,
+        uow: UnitOfWork,
+        row: ComplaintRow,
+        category: str,
+        user_id: int,
+        staff: dict[str, str],
+        lang: str,
+    ) -> DeskResult:
+        target = self._config.category(category).department
+        previous_category, previous_department = row.category, row.department_id
+        if category == previous_category and target == previous_department:
+            return DeskResult(None, picker=self._renderer.keyboard(row.id, row.department_id, row.status))
+        row.category, row.department_id, row.needs_triage = category, target, False
+        await uow.complaints.change_status(
+            row,
+            ComplaintStatus.QUEUED,
+            actor="staff",
+            actor_user_id=user_id,
+            action="rerouted",
+            # the correction `shagym train` learns from
+            details={
+                **staff,
+                "category": category,
+                "previous_category": previous_category,
+                "department": target,
+                "previous_department": previous_department,
+            },
+        )
+        old_chat, old_message = row.card_chat_id, row.card_message_id
+        row.card_state, row.card_chat_id, row.card_message_id = None, None, None
+        await uow.commit()
+        await self._enqueuer.enqueue(row.id, target)
+        department_name = self._config.department(target).name.get(lang)
+        retire = None
+        if old_chat is not None and old_message is not None:
+            retire = (
+                old_chat,
+                old_message,
+                t("desk.moved_card", lang, number=row.id, department=department_name),
+            )
+        return DeskResult(
+            t("desk.rerouted", lang, department=department_name),
+            notices=[Notice(row.id, "rerouted")] if target != previous_department else None,
+            retire_card=retire,
+        )
+
+    async def staff_reply(self, message: IncomingMessage) -> DeskResult | None:
+        """A staff member's reply in the department chat: the comment of a pending resolution."""
+        sender = message.sender
+        department = self._by_chat.get(message.chat.id)
+        if sender is None or department is None or not message.text.strip():
+            return None
+        async with self._uow_factory() as uow:
+            pending = await uow.conversations.get(sender.id)
+            if (
+                pending is None
+                or pending.state != "resolve"
+                or pending.data.get("chat_id") != message.chat.id
+            ):
+                return None
+            row = await uow.complaints.get(int(pending.data["complaint_id"]))
+            if row is None or row.department_id != department.id or ComplaintStatus(row.status).is_final:
+                await uow.conversations.clear(sender.id)
+                await uow.commit()
+                return None
+            if not await self.authorised(sender.id, department):
+                return None
+            staff = {"by": sender.full_name or str(sender.id)}
+            return await self._resolve(
+                uow, row, sender.id, staff, message.text.strip()[:1000], department.language
+            )
