@@ -10,6 +10,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -177,6 +178,38 @@ class DeliveryConfig(Section):
     workers_per_department: int = Field(default=1, ge=1, le=8)
 
 
+class DeadlinesConfig(Section):
+    """Deadlines, reminders and escalation; working days follow the Kazakhstan calendar."""
+
+    holidays: list[date] = Field(default_factory=list)  # public holidays and transferred days off
+    workdays: list[date] = Field(default_factory=list)  # Saturdays made working days by a transfer
+    remind_before_hours: float = Field(default=4.0, ge=0)
+    escalate_to_official_after_hours: float = Field(default=24.0, ge=0)  # after the head was told
+    check_every_minutes: int = Field(default=5, ge=1, le=60)
+
+
+class DigestsConfig(Section):
+    """Digests for department heads (officials set theirs under officials[].digest)."""
+
+    department_heads_schedule: str | None = "0 9 * * 1-5"
+    top_problems: int = Field(default=5, ge=1, le=20)
+    allowed_chats: list[ChatId] = Field(default_factory=list)  # extra chats where /digest works
+
+    @field_validator("department_heads_schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
+        return value
+
+
+class DuplicatesConfig(Section):
+    """When two complaints are the same problem."""
+
+    window_hours: float = Field(default=48.0, gt=0)
+    similarity: float = Field(default=0.45, gt=0, le=1)
+
+
 class DepartmentConfig(Section):
     """A department with its Telegram desk chat and staff."""
 
@@ -186,6 +219,7 @@ class DepartmentConfig(Section):
     staff: list[UserId] = Field(default_factory=list)
     head: UserId | None = None
     sla_hours: int = Field(default=72, gt=0)
+    sla_working_days: int | None = Field(default=None, gt=0)  # instead of hours, when set
     language: Language = "ru"
 
 
@@ -197,6 +231,7 @@ class CategoryConfig(Section):
     name: LocalizedName
     keywords: dict[Language, list[str]] = Field(default_factory=dict)
     sla_hours: int | None = Field(default=None, gt=0)
+    sla_working_days: int | None = Field(default=None, gt=0)
 
 
 class DistrictConfig(Section):
@@ -248,6 +283,9 @@ class Config(Section):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     residents: ResidentsConfig = Field(default_factory=ResidentsConfig)
+    deadlines: DeadlinesConfig = Field(default_factory=DeadlinesConfig)
+    digests: DigestsConfig = Field(default_factory=DigestsConfig)
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("timezone")

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from bot.cards import CardRenderer
 from bot.config import Config, DepartmentConfig
+from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
 from bot.i18n import t
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
+from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork
 
@@ -64,6 +66,7 @@ class DeskActions:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
+        self._deadlines = DeadlinePolicy(config)
         self._uow_factory = uow_factory
         self._enqueuer = enqueuer
         self._renderer = renderer
@@ -246,6 +249,9 @@ class DeskActions:
         if category == previous_category and target == previous_department:
             return DeskResult(None, picker=self._renderer.keyboard(row.id, row.department_id, row.status))
         row.category, row.department_id, row.needs_triage = category, target, False
+        # the new department gets its own full deadline
+        row.deadline_at = self._deadlines.deadline(utcnow(), category, target)
+        row.reminded_at, row.escalation_level, row.escalated_at = None, 0, None
         await uow.complaints.change_status(
             row,
             ComplaintStatus.QUEUED,

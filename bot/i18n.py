@@ -281,6 +281,24 @@ CATALOG: dict[str, dict[str, str]] = {
     "button.not_fixed": {"ru": "👎 Нет, не решена", "kk": "👎 Жоқ, шешілмеді", "en": "👎 No, it is not"},
     "word.yes": {"ru": "есть", "kk": "бар", "en": "yes"},
     "word.no": {"ru": "нет", "kk": "жоқ", "en": "no"},
+    "deadline.reminder": {
+        "ru": "⏰ №{number}: срок ответа истекает {due}.",
+        "kk": "⏰ №{number}: жауап беру мерзімі {due} аяқталады.",
+        "en": "⏰ #{number}: the answer is due {due}.",
+    },
+    "deadline.overdue_head": {
+        "ru": "⚠️ Просрочено обращение №{number} ({department}): срок был {due}.",
+        "kk": "⚠️ №{number} өтініш мерзімі өтті ({department}): мерзімі {due} болатын.",
+        "en": "⚠️ Complaint #{number} ({department}) is overdue: it was due {due}.",
+    },
+    "deadline.overdue_official": {
+        "ru": "⚠️ Обращение №{number} ({department}, {category}) просрочено более чем на {hours} ч. "
+        "Руководитель отдела уведомлён {escalated}.",
+        "kk": "⚠️ №{number} өтініш ({department}, {category}) {hours} сағаттан астам кешіктірілді. "
+        "Бөлім басшысына {escalated} хабарланды.",
+        "en": "⚠️ Complaint #{number} ({department}, {category}) is more than {hours} h overdue. "
+        "The head of the department was told {escalated}.",
+    },
     "button.no_comment": {"ru": "Без комментария", "kk": "Түсініктемесіз", "en": "No comment"},
     "button.back": {"ru": "« Назад", "kk": "« Артқа", "en": "« Back"},
     "desk.stale": {

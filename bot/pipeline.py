@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.classifier.base import Classification, Classifier, MessageContext
 from bot.config import Config
+from bot.deadlines import DeadlinePolicy
+from bot.duplicates import DuplicateFinder
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.events import IncomingMessage, User
 from bot.mentions import Mention, MentionDetector
@@ -43,10 +45,11 @@ class Draft:
 class IntakeResult:
     """What the pipeline did with one message."""
 
-    outcome: str  # created | updated | unchanged | not_complaint | untagged
+    outcome: str  # created | merged | updated | unchanged | not_complaint | untagged
     complaint_id: int | None = None
     department: str | None = None
     urgent: bool = False
+    original: int | None = None  # merged: the complaint this one repeats
 
 
 class Enqueuer:
@@ -100,6 +103,8 @@ class ComplaintIntake:
         session_factory: async_sessionmaker[AsyncSession],
     ) -> None:
         self._config = config
+        self._deadlines = DeadlinePolicy(config)
+        self._duplicates = DuplicateFinder(config.duplicates)
         self._detector = detector
         self._classifier = classifier
         self._enqueuer = enqueuer
@@ -166,11 +171,12 @@ class ComplaintIntake:
                 row.category = draft.category
                 row.department_id = self.department_for(draft.category, row.department_id)
                 row.needs_triage = False
+            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
             await uow.complaints.add(row, actor="resident", actor_user_id=draft.user.id)
+            original = await self._merge_if_duplicate(uow, row)
             await uow.commit()
-            number, department = row.id, row.department_id
-        await self._enqueuer.enqueue(number, department)
-        return IntakeResult("created", number, department, row.urgent)
+            number, department, urgent = row.id, row.department_id, row.urgent
+        return await self._route(number, department, urgent, original)
 
     async def reopen(self, complaint_id: int, *, actor_user_id: int | None) -> bool:
         """Send a resolved complaint back to its department with a fresh card; counts the reopening."""
@@ -182,6 +188,8 @@ class ComplaintIntake:
                 row, ComplaintStatus.QUEUED, actor="resident", actor_user_id=actor_user_id, action="reopened"
             )
             row.card_state, row.card_chat_id, row.card_message_id = None, None, None
+            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
+            row.reminded_at, row.escalation_level, row.escalated_at = None, 0, None
             await uow.commit()
             department = row.department_id
         await self._enqueuer.enqueue(complaint_id, department)
@@ -242,12 +250,33 @@ class ComplaintIntake:
                 acknowledged=False,
             )
             self._apply(row, verdict)
+            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
             await uow.complaints.add(row)
+            original = await self._merge_if_duplicate(uow, row)
             await uow.commit()
             number, department = row.id, row.department_id
+        return await self._route(number, department, verdict.urgent, original)
+
+    async def _merge_if_duplicate(self, uow: UnitOfWork, row: ComplaintRow) -> int | None:
+        """Merge a new complaint into an open one about the same problem; return the original's number."""
+        candidates = await uow.complaints.similar_candidates(
+            row.department_id, row.category, self._duplicates.window_start(utcnow()), exclude=row.id
+        )
+        original = self._duplicates.best(row, candidates)
+        if original is None:
+            return None
+        await uow.complaints.mark_duplicate(row, original, actor="system")
+        return original.id
+
+    async def _route(self, number: int, department: str, urgent: bool, original: int | None) -> IntakeResult:
+        if original is not None:
+            # the original's card is refreshed to show "+N residents"; no second card
+            await self._enqueuer.enqueue(original, department)
+            log.info("complaint merged", extra={"complaint_id": number, "original": original})
+            return IntakeResult("merged", number, department, urgent, original)
         await self._enqueuer.enqueue(number, department)
         log.info("complaint stored", extra={"complaint_id": number, "department": department})
-        return IntakeResult("created", number, department, verdict.urgent)
+        return IntakeResult("created", number, department, urgent)
 
     async def _update(
         self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification

@@ -399,6 +399,8 @@ class ResidentOffice:
             await uow.commit()
         department = self._name("department", result.department, lang)
         text = t("draft.sent", lang, number=result.complaint_id, department=department)
+        if result.outcome == "merged":
+            text = t("notify.merged", lang, number=result.complaint_id, original=result.original)
         return [Reply(text, edit_message_id=press.message_id, notice="✅")]
 
     async def _confirm_fix(self, user_id: int, number: int, fixed: bool, lang: str) -> list[Reply]:

@@ -12,6 +12,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.app import Resources, build_resources
@@ -19,6 +20,7 @@ from bot.cards import CardRenderer
 from bot.classifier.base import Classifier
 from bot.config import Config
 from bot.delivery import CardDelivery, DepartmentWorker
+from bot.escalation import EscalationJob
 from bot.desk import DeskActions
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
@@ -29,8 +31,10 @@ from bot.pipeline import ComplaintIntake, Enqueuer
 from bot.processor import InboxProcessor
 from bot.ratelimit import RateLimiter
 from bot.residents import ResidentNotifier, ResidentOffice
+from bot.scheduler import Job, Scheduler
 from bot.telegram import Keyboard, TelegramGateway
 from handlers.context import HandlerContext
+from storage.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,15 @@ class ShagymBot:
         self.poller = Poller(gateway, self.ingestor, timeout=config.telegram.polling_timeout)
         self.webhook = WebhookServer(config, self.ingestor)
         self.ready = asyncio.Event()  # set once ingress is up
+        self.escalation = EscalationJob(config, resources.unit_of_work, self.outbound)
+        self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=consumer)
+
+    def _jobs(self) -> list[Job]:
+        async def check_deadlines(slot: datetime) -> None:
+            await self.escalation.run(utcnow())
+
+        every = timedelta(minutes=self.config.deadlines.check_every_minutes)
+        return [Job("deadlines", check_deadlines, every=every)]
 
     async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
         await self.outbound.send(user_id, text, keyboard=keyboard, html=False)

@@ -31,6 +31,7 @@ __all__ = [
     "ConversationRow",
     "DepartmentRow",
     "InboxRow",
+    "JobRunRow",
     "OfficialRow",
     "QueueEntryRow",
     "ResidentRow",
@@ -181,12 +182,27 @@ class ComplaintRow(Base):
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 1: head told, 2: official told
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author_name: Mapped[str | None] = mapped_column(String(256))
 
     resident: Mapped[ResidentRow | None] = relationship(lazy="raise")
     events: Mapped[list[ComplaintEventRow]] = relationship(
         back_populates="complaint", lazy="raise", order_by="ComplaintEventRow.id"
     )
+
+
+class JobRunRow(Base):
+    """One run of a scheduled job: the unique (job, slot) row makes a slot run once across instances."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(32), primary_key=True)  # the scheduled time, ISO UTC
+    owner: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ComplaintEventRow(Base):

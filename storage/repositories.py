@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
@@ -21,6 +21,7 @@ from storage.models import (
     ConversationRow,
     DepartmentRow,
     InboxRow,
+    JobRunRow,
     OfficialRow,
     ResidentRow,
 )
@@ -264,6 +265,29 @@ class ResidentRepository:
         return row
 
 
+class JobRunRepository:
+    """Claims of scheduled job slots, so each slot runs once however many instances run."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim(self, job: str, slot: str, owner: str) -> bool:
+        """True for the one caller that gets to run `job` for `slot`."""
+        statement = _insert_ignoring_conflicts(self._session, JobRunRow, ["job", "slot"]).returning(
+            JobRunRow.job
+        )
+        result = await self._session.execute(
+            statement, [{"job": job, "slot": slot, "owner": owner, "started_at": utcnow()}]
+        )
+        return result.first() is not None
+
+    async def finish(self, job: str, slot: str) -> None:
+        """Record that a claimed slot ran to the end."""
+        await self._session.execute(
+            update(JobRunRow).where(JobRunRow.job == job, JobRunRow.slot == slot).values(finished_at=utcnow())
+        )
+
+
 class ConversationRepository:
     """Private-chat state per resident."""
 
@@ -470,6 +494,59 @@ class ComplaintRepository:
         await self.log(
             original, "merged", actor=actor, actor_user_id=actor_user_id, details={"duplicate": complaint.id}
         )
+
+    async def due_for_reminder(
+        self, now: datetime, before: timedelta, *, limit: int = 200
+    ) -> Sequence[ComplaintRow]:
+        """Open complaints whose deadline is within `before` and that were not reminded yet."""
+        query = (
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+                ComplaintRow.deadline_at.is_not(None),
+                ComplaintRow.deadline_at > now,
+                ComplaintRow.deadline_at <= now + before,
+                ComplaintRow.reminded_at.is_(None),
+            )
+            .order_by(ComplaintRow.deadline_at)
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def overdue(
+        self, now: datetime, *, below_level: int, older_than: timedelta, limit: int = 200
+    ) -> Sequence[ComplaintRow]:
+        """Open complaints past their deadline by `older_than` whose escalation is below a level."""
+        query = (
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+                ComplaintRow.deadline_at.is_not(None),
+                ComplaintRow.deadline_at <= now - older_than,
+                ComplaintRow.escalation_level < below_level,
+            )
+            .order_by(ComplaintRow.deadline_at)
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def similar_candidates(
+        self, department_id: str, category: str, since: datetime, *, exclude: int, limit: int = 200
+    ) -> Sequence[ComplaintRow]:
+        """Open, non-duplicate complaints of the same department and category since a moment."""
+        query = (
+            select(ComplaintRow)
+            .where(
+                ComplaintRow.department_id == department_id,
+                ComplaintRow.category == category,
+                ComplaintRow.created_at >= since,
+                ComplaintRow.id != exclude,
+                ComplaintRow.status.in_(["new", "queued", "delivered", "in_progress"]),
+            )
+            .order_by(ComplaintRow.id.desc())
+            .limit(limit)
+        )
+        return (await self._session.scalars(query)).all()
 
     async def last_staff_name(self, complaint_id: int) -> str | None:
         """Who acted on the complaint last (for the card)."""

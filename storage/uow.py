@@ -12,6 +12,7 @@ from storage.repositories import (
     ConversationRepository,
     DirectoryRepository,
     InboxRepository,
+    JobRunRepository,
     ResidentRepository,
 )
 
@@ -26,6 +27,7 @@ class UnitOfWork:
     residents: ResidentRepository
     complaints: ComplaintRepository
     conversations: ConversationRepository
+    jobs: JobRunRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -38,6 +40,7 @@ class UnitOfWork:
         self.residents = ResidentRepository(self.session)
         self.complaints = ComplaintRepository(self.session)
         self.conversations = ConversationRepository(self.session)
+        self.jobs = JobRunRepository(self.session)
         return self
 
     async def __aexit__(

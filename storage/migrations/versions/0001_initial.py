@@ -139,6 +139,9 @@ def upgrade() -> None:
         sa.Column("card_message_id", sa.BigInteger(), nullable=True),
         sa.Column("delivered_at", UTC(), nullable=True),
         sa.Column("acknowledged", sa.Boolean(), nullable=False),
+        sa.Column("reminded_at", UTC(), nullable=True),
+        sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("escalated_at", UTC(), nullable=True),
         sa.Column("author_name", sa.String(length=256), nullable=True),
         sa.ForeignKeyConstraint(
             ["duplicate_of_id"],
@@ -182,6 +185,15 @@ def upgrade() -> None:
         op.f("ix_complaint_events_complaint_id"), "complaint_events", ["complaint_id"], unique=False
     )
     op.create_table(
+        "job_runs",
+        sa.Column("job", sa.String(length=64), nullable=False),
+        sa.Column("slot", sa.String(length=32), nullable=False),
+        sa.Column("owner", sa.String(length=128), nullable=False),
+        sa.Column("started_at", UTC(), nullable=False),
+        sa.Column("finished_at", UTC(), nullable=True),
+        sa.PrimaryKeyConstraint("job", "slot", name=op.f("pk_job_runs")),
+    )
+    op.create_table(
         "queue_entries",
         sa.Column("id", BigIntPK, autoincrement=True, nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=False),
@@ -201,6 +213,7 @@ def downgrade() -> None:
     op.drop_index("ix_queue_entries_ready", table_name="queue_entries")
     op.drop_index(op.f("ix_queue_entries_queue"), table_name="queue_entries")
     op.drop_table("queue_entries")
+    op.drop_table("job_runs")
     op.drop_index(op.f("ix_complaint_events_complaint_id"), table_name="complaint_events")
     op.drop_table("complaint_events")
     op.drop_index("ix_complaints_department_status", table_name="complaints")
