@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.classifier.base import Classification, Classifier, MessageContext
 from bot.config import Config
 from bot.deadlines import DeadlinePolicy
-from bot.duplicates import DuplicateFinder
 from bot.domain import ComplaintSource, ComplaintStatus
+from bot.duplicates import DuplicateFinder
 from bot.events import IncomingMessage, User
 from bot.mentions import Mention, MentionDetector
 from storage.base import utcnow

@@ -20,8 +20,8 @@ from bot.cards import CardRenderer
 from bot.classifier.base import Classifier
 from bot.config import Config
 from bot.delivery import CardDelivery, DepartmentWorker
-from bot.escalation import EscalationJob
 from bot.desk import DeskActions
+from bot.escalation import EscalationJob
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
 from bot.logs import configure_logging
