@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.pipeline_bench", "bench.classifier_bench")
+BENCHMARKS = ("bench.pipeline_bench", "bench.classifier_bench", "bench.digest_bench")
 
 
 def main() -> None:

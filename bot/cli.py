@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot until SIGTERM")
     _add_config_option(run)
+
+    digest = commands.add_parser("digest", help="send digests (of the last 24 hours) now")
+    digest.add_argument("--now", action="store_true", required=True, help="send immediately")
+    digest.add_argument("--recipient", help="only this one, e.g. official:akim or head:utilities")
+    _add_config_option(digest)
     return parser
 
 
@@ -103,6 +108,45 @@ def _run_bot(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return run_bot(config, stderr=stderr)
 
 
+async def _send_digests(config: Config, key: str | None, stdout: TextIO) -> int:
+    from bot.app import build_resources
+    from bot.digest_service import DigestService
+    from bot.digests import DigestBuilder
+    from bot.outbound import Outbound
+    from bot.ratelimit import RateLimiter
+    from bot.runtime import open_gateway
+    from storage.base import utcnow
+
+    async with build_resources(config) as resources, open_gateway(config) as gateway:
+        outbound = Outbound(gateway, RateLimiter(config.telegram.rate_limit))
+        service = DigestService(config, DigestBuilder(config, resources.session_factory), outbound, gateway)
+        recipients = [r for r in service.recipients() if key is None or r.key == key]
+        if not recipients:
+            print(
+                f"no digest recipient {key!r}; known: {', '.join(r.key for r in service.recipients())}",
+                file=stdout,
+            )
+            return 2
+        now = utcnow()
+        for recipient in recipients:
+            digest = await service.send_now(recipient, now)
+            print(
+                f"{recipient.key}: sent {len(digest.parts)} part(s) and a chart to {recipient.chat_id}",
+                file=stdout,
+            )
+    return 0
+
+
+def _run_digest(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    config = _load(args.config, stderr)
+    if config is None:
+        return 2
+    if not config.telegram.token.get_secret_value():
+        print("telegram.token is empty: set it in the config or in SHAGYM_BOT_TOKEN", file=stderr)
+        return 2
+    return asyncio.run(_send_digests(config, args.recipient, stdout))
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -110,7 +154,12 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = build_parser().parse_args(argv)
-    commands = {"check-config": _check_config, "migrate": _run_migrate, "run": _run_bot}
+    commands = {
+        "check-config": _check_config,
+        "migrate": _run_migrate,
+        "run": _run_bot,
+        "digest": _run_digest,
+    }
     return commands[args.command](args, stdout, stderr)
 
 

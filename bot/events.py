@@ -300,3 +300,9 @@ def parse_update(raw: Any) -> Event:
         )
     keys = tuple(sorted(key for key in raw if key != "update_id"))
     return UnsupportedUpdate(update_id=update_id, kind=keys[0] if keys else "empty", raw_keys=keys)
+
+
+def is_digest_command(text: str) -> bool:
+    """True for "/digest" and "/digest@botname" at the start of a message."""
+    head = text.lstrip().split(maxsplit=1)[0] if text.strip() else ""
+    return head.split("@")[0].lower() == "/digest"

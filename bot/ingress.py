@@ -19,7 +19,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Config
-from bot.events import ALLOWED_UPDATES, CallbackPress, IncomingMessage, MalformedUpdate, parse_update
+from bot.events import (
+    ALLOWED_UPDATES,
+    CallbackPress,
+    IncomingMessage,
+    MalformedUpdate,
+    is_digest_command,
+    parse_update,
+)
 from bot.mentions import MentionDetector
 from bot.telegram import TelegramError, TelegramGateway
 from storage.repositories import InboxItem
@@ -58,6 +65,13 @@ class UpdateIngestor:
         self._uow_factory = uow_factory
         self._on_stored = on_stored
         self._department_chats = frozenset(d.chat_id for d in config.departments)
+        # chats where /digest works: officials' and heads' digest chats, department chats, allowed chats
+        self._digest_chats = self._department_chats | frozenset(
+            [o.digest.chat_id for o in config.officials if o.digest is not None]
+            + [d.head for d in config.departments if d.head is not None]
+            + list(config.digests.allowed_chats)
+            + list(config.telegram.admins)
+        )
         self.stats = IngressStats()
 
     def select(self, raw: Any) -> InboxItem | None:
@@ -91,6 +105,8 @@ class UpdateIngestor:
     def _keeps(self, event: IncomingMessage) -> bool:
         if event.chat.is_private:
             return event.sender is None or not event.sender.is_bot
+        if event.chat.id in self._digest_chats and is_digest_command(event.text):
+            return True
         if event.chat.id in self._department_chats:
             # staff replying to the bot's cards (comments on a resolution)
             return event.reply_to is not None and not event.is_channel_post

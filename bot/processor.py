@@ -10,8 +10,8 @@ import asyncio
 import logging
 import time
 
-from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, parse_update
-from handlers.admin import on_membership_change
+from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
+from handlers.admin import on_digest_command, on_membership_change
 from handlers.context import HandlerContext
 from handlers.desk import on_card_button, on_staff_reply
 from handlers.monitored import on_tagged_message
@@ -96,6 +96,8 @@ class InboxProcessor:
             return
         event = parse_update(row.payload)
         if isinstance(event, IncomingMessage):
+            if is_digest_command(event.text) and await on_digest_command(event, self._ctx):
+                return
             if event.chat.is_private:
                 await on_private_message(event, self._ctx)
             elif event.chat.id in self._department_chats:

@@ -21,6 +21,8 @@ from bot.classifier.base import Classifier
 from bot.config import Config
 from bot.delivery import CardDelivery, DepartmentWorker
 from bot.desk import DeskActions
+from bot.digest_service import DigestService
+from bot.digests import DigestBuilder
 from bot.escalation import EscalationJob
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
@@ -83,6 +85,9 @@ class ShagymBot:
         self.desk = DeskActions(
             config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
         )
+        self.digests = DigestService(
+            config, DigestBuilder(config, resources.session_factory), self.outbound, gateway
+        )
         self.context = HandlerContext(
             config=config,
             intake=self.intake,
@@ -94,6 +99,7 @@ class ShagymBot:
             notifier=self.notifier,
             desk=self.desk,
             cards=self.delivery,
+            digests=self.digests,
         )
         self.processor = InboxProcessor(self.context)
         self.ingestor = UpdateIngestor(
@@ -126,7 +132,7 @@ class ShagymBot:
             await self.escalation.run(utcnow())
 
         every = timedelta(minutes=self.config.deadlines.check_every_minutes)
-        return [Job("deadlines", check_deadlines, every=every)]
+        return [Job("deadlines", check_deadlines, every=every), *self.digests.jobs()]
 
     async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
         await self.outbound.send(user_id, text, keyboard=keyboard, html=False)

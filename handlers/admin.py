@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.events import IncomingMessage
 from handlers.context import HandlerContext
+from storage.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +34,14 @@ async def on_membership_change(update: dict[str, Any], ctx: HandlerContext) -> N
                 chat_id, type=chat["type"], title=chat.get("title"), username=chat.get("username")
             )
             await uow.commit()
+
+
+async def on_digest_command(message: IncomingMessage, ctx: HandlerContext) -> bool:
+    """/digest in an official's, a head's, a department's or an allowed chat: send a digest now."""
+    if ctx.digests is None:
+        return False
+    recipient = ctx.digests.recipient_for_chat(message.chat.id)
+    if recipient is None:
+        return False
+    await ctx.digests.send_now(recipient, utcnow())
+    return True

@@ -9,6 +9,7 @@ from bot.cards import CardRenderer
 from bot.config import Config
 from bot.delivery import CardDelivery
 from bot.desk import DeskActions
+from bot.digest_service import DigestService
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake
 from bot.residents import ResidentNotifier, ResidentOffice
@@ -29,3 +30,4 @@ class HandlerContext:
     notifier: ResidentNotifier
     desk: DeskActions
     cards: CardDelivery
+    digests: DigestService | None = None
