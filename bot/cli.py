@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the bot until SIGTERM")
     _add_config_option(run)
 
+    from bot.classifier.commands import add_commands
+
+    add_commands(commands)
+
     digest = commands.add_parser("digest", help="send digests (of the last 24 hours) now")
     digest.add_argument("--now", action="store_true", required=True, help="send immediately")
     digest.add_argument("--recipient", help="only this one, e.g. official:akim or head:utilities")
@@ -154,6 +158,9 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is not None:  # the classifier's subcommands dispatch themselves
+        return int(handler(args, stdout, stderr))
     commands = {
         "check-config": _check_config,
         "migrate": _run_migrate,

@@ -248,6 +248,7 @@ class ClassifierConfig(Section):
     engine: Literal["model", "keywords"] = "model"
     complaint_threshold: float = Field(default=0.5, ge=0, le=1)
     category_threshold: float = Field(default=0.35, ge=0, le=1)
+    districts_geojson: Path | None = None  # district polygons: a shared location is mapped to a district
     fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged
 
 

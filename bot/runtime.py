@@ -45,9 +45,12 @@ async def build_classifier(config: Config) -> Classifier:
     """The configured classifier; a trained model is loaded (or trained) in a thread."""
     if config.classifier.engine == "keywords":
         return KeywordClassifier(config)
-    from bot.classifier import build_classifier as build_model  # type: ignore[attr-defined]
+    from bot.classifier import build_classifier as build_model
+    from bot.classifier import load_district_geojson
 
-    return await asyncio.to_thread(build_model, config)
+    geojson = config.classifier.districts_geojson
+    polygons = load_district_geojson(geojson) if geojson is not None else None
+    return await asyncio.to_thread(build_model, config, district_polygons=polygons)
 
 
 @asynccontextmanager
@@ -59,7 +62,10 @@ async def open_gateway(config: Config) -> AsyncIterator[TelegramGateway]:
         async with aiogram_gateway(config.telegram) as gateway:
             yield gateway
         return
-    raise NotImplementedError("telegram.framework: ptb is not available yet; use aiogram")
+    from bot.adapters.ptb_adapter import ptb_gateway
+
+    async with ptb_gateway(config.telegram) as ptb:
+        yield ptb
 
 
 class ShagymBot:

@@ -12,8 +12,7 @@ import pytest
 
 from bot.app import build_resources
 from bot.config import Config, load_config
-from bot.keyword_classifier import KeywordClassifier
-from bot.runtime import ShagymBot, open_gateway
+from bot.runtime import ShagymBot, build_classifier, open_gateway
 from tests.conftest import EXAMPLE_CONFIG
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -33,13 +32,24 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
         yield server
 
 
-def e2e_config(tmp_path: Path, fake: FakeBotAPI, **sections: Any) -> Config:
-    """The example city pointed at the fake server, on a fresh SQLite file."""
+FRAMEWORKS = ("aiogram", "ptb")
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    """The Telegram library under the bot: every test that builds its config through `config_factory`
+    runs once on aiogram and once on python-telegram-bot."""
+    return str(request.param)
+
+
+def e2e_config(tmp_path: Path, fake: FakeBotAPI, *, framework: str = "aiogram", **sections: Any) -> Config:
+    """The example city pointed at the fake server, on a fresh SQLite file, on the given framework."""
     base = load_config(EXAMPLE_CONFIG, environ={}).model_dump(by_alias=True, mode="json")
     base["telegram"].update(
         {
             "token": fake.token,
             "api_url": fake.url,
+            "framework": framework,
             "polling_timeout": 1,
             # the real limiter, with room for a test's handful of messages per chat
             "rate_limit": {"per_chat_per_second": 20, "per_group_per_minute": 600, "global_per_second": 100},
@@ -63,7 +73,7 @@ async def running_bot(config: Config) -> AsyncIterator[ShagymBot]:
     async with AsyncExitStack() as stack:
         resources = await stack.enter_async_context(build_resources(config))
         gateway = await stack.enter_async_context(open_gateway(config))
-        bot = ShagymBot(resources, gateway, KeywordClassifier(config))
+        bot = ShagymBot(resources, gateway, await build_classifier(config))
         task = asyncio.create_task(bot.run(stop))
         ready = asyncio.create_task(bot.ready.wait())
         await asyncio.wait({task, ready}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
@@ -78,10 +88,10 @@ async def running_bot(config: Config) -> AsyncIterator[ShagymBot]:
 
 
 @pytest.fixture
-def config_factory(tmp_path: Path, fake: FakeBotAPI) -> Callable[..., Config]:
-    """Build an e2e config with section overrides."""
+def config_factory(tmp_path: Path, fake: FakeBotAPI, framework: str) -> Callable[..., Config]:
+    """Build an e2e config with section overrides, for the test's framework (aiogram or ptb)."""
 
     def factory(**sections: Any) -> Config:
-        return e2e_config(tmp_path, fake, **sections)
+        return e2e_config(tmp_path, fake, framework=framework, **sections)
 
     return factory

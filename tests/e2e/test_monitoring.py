@@ -234,3 +234,25 @@ async def test_polling_confirms_only_after_the_inbox_write(
         await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
         await fake.wait_for(lambda _: (fake.confirmed_offset or 0) > update["update_id"])
     assert await count(config, InboxRow, update_id=update["update_id"]) == times
+
+
+async def test_trained_classifier_routes_in_the_running_bot(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    """The default engine: the trained model (loaded from the cache, or trained once)."""
+    config = config_factory(classifier={"engine": "model"})
+    async with running_bot(config):
+        fake.inject_message(
+            CITY_CHAT, "спасибо акимат, пятый день без воды 👏 @akim_astana", from_user=RESIDENT
+        )
+        fake.inject_message(CITY_CHAT, "@akim_astana рахмет, жаңа саябақ өте әдемі!", from_user=RESIDENT)
+        fake.inject_message(
+            CITY_CHAT, "@akim_astana aulada qoqys jinalmaidy, bir aptadan beri", from_user=RESIDENT
+        )
+        water = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT, timeout=60)
+        waste = await fake.wait_for_call("sendMessage", chat_id=ENVIRONMENT_CHAT, timeout=20)
+        await asyncio.sleep(0.3)
+    assert "вода" in (water.text or "").lower()
+    assert "Вывоз мусора" in (waste.text or "")
+    total = sum(len(cards(fake, chat)) for chat in (UTILITIES_CHAT, ENVIRONMENT_CHAT, ROADS_CHAT))
+    assert total == 2  # the thanks made no card
