@@ -1,8 +1,10 @@
 """Whole-bot benchmark against the fake Bot API: throughput, update→card latency, peak memory.
 
-Run by hand: `python -m bench.pipeline_bench [--updates N] [--tagged M] [--engine keywords|model]`.
-The bot runs as a subprocess (`shagym run`) so its memory is measured alone; in the same run a bare
-aiogram bot that only receives the same updates gives the floor.
+Run by hand: `python -m bench.pipeline_bench [--updates N] [--tagged M] [--engine keywords|model]
+[--framework aiogram|ptb|both]`. The bot runs as a subprocess (`shagym run`) so its memory is measured
+alone, once per Telegram framework (`telegram.framework`); in the same run a bare aiogram bot that only
+receives the same updates gives the floor. Results: `bare_aiogram`, and `shagym[<framework>]` with
+`untagged` (throughput), `tagged` (latency) and `untagged_vs_bare`.
 """
 
 from __future__ import annotations
@@ -47,8 +49,11 @@ COMPLAINTS = [
 ]
 
 
-def _bench_config(tmp: Path, fake: FakeBotAPI, engine: str) -> Path:
-    config = e2e_config(tmp, fake)
+FRAMEWORKS = ("aiogram", "ptb")
+
+
+def _bench_config(tmp: Path, fake: FakeBotAPI, engine: str, framework: str) -> Path:
+    config = e2e_config(tmp, fake, framework=framework)
     data = config.model_dump(by_alias=True, mode="json")
     data["telegram"]["token"] = fake.token
     data["telegram"]["webhook"]["secret_token"] = ""
@@ -104,91 +109,103 @@ async def _throughput(
     return elapsed, await _stop(process)
 
 
-async def run(updates_total: int, tagged_total: int, engine: str) -> dict[str, Any]:
-    """Run both measurements and return the results."""
+def _untagged(fake: FakeBotAPI, texts: list[str]) -> list[dict[str, Any]]:
+    updates = [fake.message_update(CITY_CHAT, text, message_id=n + 1) for n, text in enumerate(texts)]
+    for n, update in enumerate(updates):
+        update["update_id"] = n + 1
+    return updates
+
+
+async def run(
+    updates_total: int, tagged_total: int, engine: str, frameworks: tuple[str, ...] = FRAMEWORKS
+) -> dict[str, Any]:
+    """Measure the floor once, then Shagym on each framework; return the results."""
     rng = random.Random(7)
-    results: dict[str, Any] = {"updates": updates_total, "engine": engine}
+    # every framework sees the same traffic
+    texts = [rng.choice(CHATTER) for _ in range(updates_total)]
+    results: dict[str, Any] = {"updates": updates_total, "engine": engine, "shagym": {}}
     with tempfile.TemporaryDirectory() as raw_tmp:
         tmp = Path(raw_tmp)
         # 1. the floor: a bare aiogram bot that only receives
         async with FakeBotAPI(first_update_id=1) as fake:
-            updates = [
-                fake.message_update(CITY_CHAT, rng.choice(CHATTER), message_id=n + 1)
-                for n in range(updates_total)
-            ]
-            for n, update in enumerate(updates):
-                update["update_id"] = n + 1
             elapsed, rss = await _throughput(
-                fake, ["-m", "bench.bare_aiogram", fake.url, fake.token], updates
+                fake, ["-m", "bench.bare_aiogram", fake.url, fake.token], _untagged(fake, texts)
             )
             results["bare_aiogram"] = {
                 "seconds": elapsed,
                 "updates_per_s": updates_total / elapsed,
                 "peak_rss_mib": rss / 1024,
             }
-        # 2. Shagym on the same untagged traffic
-        async with FakeBotAPI(first_update_id=1) as fake:
-            fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
-            (tmp / "a").mkdir()
-            config = _bench_config(tmp / "a", fake, engine)
-            updates = [
-                fake.message_update(CITY_CHAT, rng.choice(CHATTER), message_id=n + 1)
-                for n in range(updates_total)
-            ]
-            for n, update in enumerate(updates):
-                update["update_id"] = n + 1
-            elapsed, rss = await _throughput(fake, ["-m", "bot.cli", "run", "--config", str(config)], updates)
-            results["shagym_untagged"] = {
-                "seconds": elapsed,
-                "updates_per_s": updates_total / elapsed,
-                "peak_rss_mib": rss / 1024,
-            }
-        # 3. tagged complaints at a steady rate: latency from injection to the department card
-        async with FakeBotAPI() as fake:
-            fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
-            (tmp / "b").mkdir()
-            config = _bench_config(tmp / "b", fake, engine)
-            process = await _spawn("-m", "bot.cli", "run", "--config", str(config))
-            await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 120)
-            sent_at: dict[str, float] = {}
-            chatter_per_tagged = max(1, updates_total // max(tagged_total, 1) // 10)
-            for n in range(tagged_total):
-                problem, _ = COMPLAINTS[n % len(COMPLAINTS)]
-                marker = f"bench-{n:05d}"
-                for _ in range(chatter_per_tagged):
-                    fake.inject_message(CITY_CHAT, rng.choice(CHATTER))
-                sent_at[marker] = time.time()
-                fake.inject_message(CITY_CHAT, f"@akim_astana {problem} {marker}")
-                await asyncio.sleep(0.05)  # 20 tagged complaints a second
-
-            def delivered(_: object) -> bool:
-                return (
-                    sum(1 for c in fake.sent if c.method == "sendMessage" and "bench-" in (c.text or ""))
-                    >= tagged_total
-                )
-
-            await fake.wait_for(delivered, 300)
-            latencies = []
-            for call in fake.sent:
-                if call.method != "sendMessage":
-                    continue
-                for marker, at in sent_at.items():
-                    if marker in (call.text or ""):
-                        latencies.append((call.time - at) * 1000)
-                        break
-            rss = await _stop(process)
-            latencies.sort()
-            results["shagym_tagged"] = {
-                "complaints": len(latencies),
-                "p50_ms": statistics.median(latencies),
-                "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-                "max_ms": latencies[-1],
-                "peak_rss_mib": rss / 1024,
-            }
-    results["untagged_vs_bare"] = (
-        results["shagym_untagged"]["updates_per_s"] / results["bare_aiogram"]["updates_per_s"]
-    )
+        for framework in frameworks:
+            shagym = await _shagym(tmp / framework, framework, texts, tagged_total, engine)
+            shagym["untagged_vs_bare"] = (
+                shagym["untagged"]["updates_per_s"] / results["bare_aiogram"]["updates_per_s"]
+            )
+            results["shagym"][framework] = shagym
     results["bench_process_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+async def _shagym(
+    tmp: Path, framework: str, texts: list[str], tagged_total: int, engine: str
+) -> dict[str, Any]:
+    """Shagym on one framework: throughput on untagged traffic, then card latency."""
+    rng = random.Random(11)
+    results: dict[str, Any] = {}
+    # 2. Shagym on the same untagged traffic
+    async with FakeBotAPI(first_update_id=1) as fake:
+        fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
+        (tmp / "a").mkdir(parents=True)
+        config = _bench_config(tmp / "a", fake, engine, framework)
+        updates = _untagged(fake, texts)
+        elapsed, rss = await _throughput(fake, ["-m", "bot.cli", "run", "--config", str(config)], updates)
+        results["untagged"] = {
+            "seconds": elapsed,
+            "updates_per_s": len(updates) / elapsed,
+            "peak_rss_mib": rss / 1024,
+        }
+    # 3. tagged complaints at a steady rate: latency from injection to the department card
+    async with FakeBotAPI() as fake:
+        fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
+        (tmp / "b").mkdir()
+        config = _bench_config(tmp / "b", fake, engine, framework)
+        process = await _spawn("-m", "bot.cli", "run", "--config", str(config))
+        await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 120)
+        sent_at: dict[str, float] = {}
+        chatter_per_tagged = max(1, len(texts) // max(tagged_total, 1) // 10)
+        for n in range(tagged_total):
+            problem, _ = COMPLAINTS[n % len(COMPLAINTS)]
+            marker = f"bench-{n:05d}"
+            for _ in range(chatter_per_tagged):
+                fake.inject_message(CITY_CHAT, rng.choice(CHATTER))
+            sent_at[marker] = time.time()
+            fake.inject_message(CITY_CHAT, f"@akim_astana {problem} {marker}")
+            await asyncio.sleep(0.05)  # 20 tagged complaints a second
+
+        def delivered(_: object) -> bool:
+            return (
+                sum(1 for c in fake.sent if c.method == "sendMessage" and "bench-" in (c.text or ""))
+                >= tagged_total
+            )
+
+        await fake.wait_for(delivered, 300)
+        latencies = []
+        for call in fake.sent:
+            if call.method != "sendMessage":
+                continue
+            for marker, at in sent_at.items():
+                if marker in (call.text or ""):
+                    latencies.append((call.time - at) * 1000)
+                    break
+        rss = await _stop(process)
+        latencies.sort()
+        results["tagged"] = {
+            "complaints": len(latencies),
+            "p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "max_ms": latencies[-1],
+            "peak_rss_mib": rss / 1024,
+        }
     return results
 
 
@@ -198,8 +215,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=20000, help="untagged updates for the throughput runs")
     parser.add_argument("--tagged", type=int, default=300, help="tagged complaints for the latency run")
     parser.add_argument("--engine", choices=["keywords", "model"], default="model")
+    parser.add_argument(
+        "--framework", choices=[*FRAMEWORKS, "both"], default="both", help="Telegram library under Shagym"
+    )
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.updates, args.tagged, args.engine))
+    frameworks = FRAMEWORKS if args.framework == "both" else (args.framework,)
+    results = asyncio.run(run(args.updates, args.tagged, args.engine, frameworks))
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
 

@@ -12,9 +12,11 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramConflictError,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramNotFound,
@@ -111,11 +113,14 @@ class AiogramGateway:
             raise port.TelegramRetryAfter(exc.message, float(exc.retry_after), method=method) from None
         except TelegramForbiddenError as exc:
             raise port.TelegramForbidden(exc.message, method=method) from None
+        except TelegramEntityTooLarge as exc:  # a subclass of the network error, but retrying cannot help
+            raise port.TelegramBadRequest(exc.message, method=method) from None
         except (TelegramBadRequest, TelegramNotFound) as exc:
             if any(marker in exc.message.lower() for marker in _CHAT_GONE):
                 raise port.TelegramForbidden(exc.message, method=method) from None
             raise port.TelegramBadRequest(exc.message, method=method) from None
-        except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+        except (TelegramServerError, TelegramNetworkError, ClientDecodeError, TimeoutError) as exc:
+            # ClientDecodeError: a non-JSON answer, e.g. a proxy's HTML 502 page
             raise port.TelegramTransientError(str(exc) or type(exc).__name__, method=method) from None
         except TelegramConflictError as exc:
             raise port.TelegramTransientError(exc.message, method=method) from None

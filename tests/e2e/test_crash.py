@@ -22,8 +22,8 @@ PROBLEMS = (
 )
 
 
-def write_config(tmp_path: Path, fake: FakeBotAPI) -> Path:
-    config = e2e_config(tmp_path, fake)
+def write_config(tmp_path: Path, fake: FakeBotAPI, framework: str) -> Path:
+    config = e2e_config(tmp_path, fake, framework=framework)
     data = config.model_dump(by_alias=True, mode="json")
     data["telegram"]["token"] = fake.token  # secrets dump as stars
     data["telegram"]["webhook"]["secret_token"] = ""
@@ -59,12 +59,14 @@ def card_texts(fake: FakeBotAPI) -> Counter[str]:
     return seen
 
 
-async def test_kill_9_during_a_burst_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+async def test_kill_9_during_a_burst_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, framework: str
+) -> None:
     async with FakeBotAPI() as fake:
         fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
         for chat in DEPARTMENT_CHATS:  # cards park while the burst comes in
             fake.block_chat(chat)
-        config = write_config(tmp_path, fake)
+        config = write_config(tmp_path, fake, framework)
         log = tmp_path / "bot.log"
         expected = [f"@akim_astana {PROBLEMS[n % 3]}, burst-{n:03d}" for n in range(60)]
 
