@@ -73,9 +73,8 @@ class CardRenderer:
         if card.urgent:
             header.insert(0, f"<b>{t('card.urgent', lang)}</b>")
         lines = [" · ".join(header)]
-        lines.append(
-            f"{t('card.category', lang)}: <b>{escape_html(self._category_name(card.category, lang))}</b>"
-        )
+        category = escape_html(self._config.category_name(card.category, lang))
+        lines.append(f"{t('card.category', lang)}: <b>{category}</b>")
         lines.append(f"{t('card.district', lang)}: {escape_html(self._district_name(card.district, lang))}")
         if card.needs_triage:
             lines.append(t("card.triage", lang))
@@ -132,22 +131,12 @@ class CardRenderer:
 
     def department_name(self, department_id: str, language: str) -> str:
         """A department's name in `language`."""
-        try:
-            return self._config.department(department_id).name.get(language)
-        except KeyError:
-            return department_id
-
-    def _category_name(self, category_id: str, lang: str) -> str:
-        try:
-            return self._config.category(category_id).name.get(lang)
-        except KeyError:
-            return category_id
+        return self._config.department_name(department_id, language)
 
     def _district_name(self, district_id: str | None, lang: str) -> str:
-        for district in self._config.districts:
-            if district.id == district_id:
-                return district.name.get(lang)
-        return district_id or t("card.district_unknown", lang)
+        if district_id is None:
+            return t("card.district_unknown", lang)
+        return self._config.district_name(district_id, lang)
 
     def _official_name(self, official_id: str, lang: str) -> str:
         for official in self._config.officials:

@@ -310,6 +310,27 @@ class Config(Section):
                 return department
         raise KeyError(department_id)
 
+    def department_name(self, department_id: str, language: str) -> str:
+        """A department's name in `language` (its id when unknown, e.g. removed from the config)."""
+        for department in self.departments:
+            if department.id == department_id:
+                return department.name.get(language)
+        return department_id
+
+    def category_name(self, category_id: str, language: str) -> str:
+        """A category's name in `language` (its id when unknown)."""
+        for category in self.categories:
+            if category.id == category_id:
+                return category.name.get(language)
+        return category_id
+
+    def district_name(self, district_id: str, language: str) -> str:
+        """A district's name in `language` (its id when unknown)."""
+        for district in self.districts:
+            if district.id == district_id:
+                return district.name.get(language)
+        return district_id
+
     def category(self, category_id: str) -> CategoryConfig:
         """The category with this id (KeyError when unknown)."""
         for category in self.categories:

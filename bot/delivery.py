@@ -17,6 +17,7 @@ from bot.cards import CAPTION_LIMIT, CardData, CardRenderer
 from bot.config import Config
 from bot.domain import ComplaintStatus
 from bot.i18n import t
+from bot.loops import wait_for_work
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
 from bot.telegram import (
@@ -242,12 +243,7 @@ class DepartmentWorker:
             worked = await self.run_once()
             if worked:
                 continue
-            self.wake.clear()
-            waiter = asyncio.ensure_future(self.wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await wait_for_work(self.wake, stop, self._idle)
 
     async def run_once(self) -> int:
         """Claim what the chat's budget allows and deliver it; return how many entries were handled."""

@@ -571,22 +571,15 @@ class DigestBuilder:
     # ---------------------------------------------------------------------------------------- rendering
 
     def _department_name(self, department_id: str, lang: str) -> str:
-        try:
-            return self._config.department(department_id).name.get(lang)
-        except KeyError:
-            return department_id
+        return self._config.department_name(department_id, lang)
 
     def _category_name(self, category_id: str, lang: str) -> str:
-        try:
-            return self._config.category(category_id).name.get(lang)
-        except KeyError:
-            return category_id
+        return self._config.category_name(category_id, lang)
 
     def _district_name(self, district_id: str | None, lang: str) -> str:
-        for district in self._config.districts:
-            if district.id == district_id:
-                return district.name.get(lang)
-        return district_id or t("card.district_unknown", lang)
+        if district_id is None:
+            return t("card.district_unknown", lang)
+        return self._config.district_name(district_id, lang)
 
     def _period(self, start: datetime, end: datetime) -> tuple[str, str]:
         tz = self._config.tz

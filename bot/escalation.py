@@ -90,12 +90,12 @@ class EscalationJob:
             name, _, _, _ = self._department(row)
             if target is not None:
                 chat_id, lang = target
-                category = self._config.category(row.category).name.get(lang) if row.category else "—"
+                category = self._config.category_name(row.category, lang)
                 text = t(
                     "deadline.overdue_official",
                     lang,
                     number=row.id,
-                    department=self._config.department(row.department_id).name.get(lang),
+                    department=self._config.department_name(row.department_id, lang),
                     category=category,
                     hours=int(self._settings.escalate_to_official_after_hours),
                     escalated=self._local(row.escalated_at),

@@ -11,6 +11,7 @@ import logging
 import time
 
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
+from bot.loops import wait_for_work
 from handlers.admin import on_digest_command, on_membership_change
 from handlers.context import HandlerContext
 from handlers.desk import on_card_button, on_staff_reply
@@ -46,12 +47,7 @@ class InboxProcessor:
             handled = await self.run_once()
             if handled:
                 continue
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await wait_for_work(self._wake, stop, self._idle)
 
     async def run_once(self) -> int:
         """Process one batch of pending rows; return how many were handled."""

@@ -8,13 +8,13 @@ same with or without Redis.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.classifier.base import MessageContext
-from bot.config import CategoryConfig, Config, DepartmentConfig, DistrictConfig
+from bot.config import Config
 from bot.domain import ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage, User
 from bot.i18n import LANGUAGES, normalize_language, t
@@ -227,17 +227,14 @@ class ResidentOffice:
         return Reply(text, keyboard=keyboard, edit_message_id=edit, draft_id=draft.draft_id)
 
     def _name(self, kind: str, item_id: str | None, lang: str) -> str:
-        items: Sequence[CategoryConfig | DepartmentConfig | DistrictConfig]
-        if kind == "category":
-            items = self._config.categories
-        elif kind == "department":
-            items = self._config.departments
-        else:
-            items = self._config.districts
-        for item in items:
-            if item.id == item_id:
-                return item.name.get(lang)
-        return item_id or "—"
+        if item_id is None:
+            return "—"
+        lookup = {
+            "category": self._config.category_name,
+            "department": self._config.department_name,
+            "district": self._config.district_name,
+        }[kind]
+        return lookup(item_id, lang)
 
     async def remember_summary(self, user_id: int, draft_id: int, message_id: int) -> None:
         """Note which bot message shows the draft, so later changes edit it."""
@@ -443,7 +440,7 @@ class ResidentNotifier:
         if row is None or resident is None or resident.blocked:
             return False
         lang = resident.language or "ru"
-        department = self._department_name(row.department_id, lang)
+        department = self._config.department_name(row.department_id, lang)
         text = t(
             f"notify.{event}",
             lang,
@@ -463,9 +460,3 @@ class ResidentNotifier:
             )
         await self._send(resident.telegram_user_id, text, keyboard)
         return True
-
-    def _department_name(self, department_id: str, lang: str) -> str:
-        try:
-            return self._config.department(department_id).name.get(lang)
-        except KeyError:
-            return department_id
