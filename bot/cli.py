@@ -123,7 +123,7 @@ async def _send_digests(config: Config, key: str | None, stdout: TextIO) -> int:
 
     async with build_resources(config) as resources, open_gateway(config) as gateway:
         outbound = Outbound(gateway, RateLimiter(config.telegram.rate_limit))
-        service = DigestService(config, DigestBuilder(config, resources.session_factory), outbound, gateway)
+        service = DigestService(config, DigestBuilder(config, resources.session_factory), outbound)
         recipients = [r for r in service.recipients() if key is None or r.key == key]
         if not recipients:
             print(

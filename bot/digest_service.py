@@ -9,7 +9,6 @@ from bot.config import Config
 from bot.digests import Digest, DigestBuilder, DigestRecipient, previous_run
 from bot.outbound import Outbound
 from bot.scheduler import Job
-from bot.telegram import TelegramError, TelegramGateway
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +18,10 @@ ON_DEMAND_PERIOD = timedelta(hours=24)
 class DigestService:
     """Builds and sends digests to officials and department heads."""
 
-    def __init__(
-        self, config: Config, builder: DigestBuilder, outbound: Outbound, gateway: TelegramGateway
-    ) -> None:
+    def __init__(self, config: Config, builder: DigestBuilder, outbound: Outbound) -> None:
         self._config = config
         self._builder = builder
         self._outbound = outbound
-        self._gateway = gateway
 
     def recipients(self) -> list[DigestRecipient]:
         """Everyone who gets a digest."""
@@ -75,12 +71,11 @@ class DigestService:
         digest = await self._builder.build(recipient, start=start, end=end)
         for part in digest.parts:
             await self._outbound.send(recipient.chat_id, part)
-        try:
-            await self._gateway.send_document(
-                recipient.chat_id, "digest.png", digest.chart_png, caption=digest.caption
-            )
-        except TelegramError as exc:
-            log.warning("digest chart for %s not sent: %s", recipient.key, exc.description)
+        sent = await self._outbound.send_document(
+            recipient.chat_id, "digest.png", digest.chart_png, caption=digest.caption
+        )
+        if sent is None:
+            log.warning("digest chart for %s not sent", recipient.key)
         log.info("digest sent", extra={"recipient": recipient.key, "parts": len(digest.parts)})
         return digest
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.config import Config
 from bot.events import IncomingMessage
@@ -41,6 +41,31 @@ class Outbound:
         """The underlying gateway (for calls that are not rate limited, like answering callbacks)."""
         return self._gateway
 
+    async def _deliver(
+        self, chat_id: int, what: str, call: Callable[[], Awaitable[SentMessage]]
+    ) -> SentMessage | None:
+        """Run a send within the rate limit, retrying 429 and transient errors a few times."""
+        delay = 1.0
+        for attempt in range(1, self._attempts + 1):
+            await self._limiter.acquire(chat_id)
+            try:
+                return await call()
+            except TelegramRetryAfter as exc:
+                self._limiter.penalise(chat_id, exc.retry_after)
+                log.info("429 for chat %s, waiting %ss", chat_id, exc.retry_after)
+            except TelegramTransientError as exc:
+                log.warning("%s to %s failed (attempt %d): %s", what, chat_id, attempt, exc.description)
+                await asyncio.sleep(delay)
+                delay *= 2
+            except TelegramForbidden as exc:
+                log.warning("cannot write to chat %s: %s", chat_id, exc.description)
+                return None
+            except TelegramError as exc:
+                log.error("%s to %s refused: %s", what, chat_id, exc.description)
+                return None
+        log.error("giving up on a %s to chat %s after %d attempts", what, chat_id, self._attempts)
+        return None
+
     async def send(
         self,
         chat_id: int,
@@ -52,33 +77,26 @@ class Outbound:
         reply_keyboard: ReplyKeyboard | None = None,
     ) -> SentMessage | None:
         """Send a message, waiting for the rate limiter and retrying 429 and transient errors."""
-        delay = 1.0
-        for attempt in range(1, self._attempts + 1):
-            await self._limiter.acquire(chat_id)
-            try:
-                return await self._gateway.send_message(
-                    chat_id,
-                    text,
-                    keyboard=keyboard,
-                    html=html,
-                    reply_to_message_id=reply_to_message_id,
-                    reply_keyboard=reply_keyboard,
-                )
-            except TelegramRetryAfter as exc:
-                self._limiter.penalise(chat_id, exc.retry_after)
-                log.info("429 for chat %s, waiting %ss", chat_id, exc.retry_after)
-            except TelegramTransientError as exc:
-                log.warning("send to %s failed (attempt %d): %s", chat_id, attempt, exc.description)
-                await asyncio.sleep(delay)
-                delay *= 2
-            except TelegramForbidden as exc:
-                log.warning("cannot write to chat %s: %s", chat_id, exc.description)
-                return None
-            except TelegramError as exc:
-                log.error("send to %s refused: %s", chat_id, exc.description)
-                return None
-        log.error("giving up on a message to chat %s after %d attempts", chat_id, self._attempts)
-        return None
+        return await self._deliver(
+            chat_id,
+            "message",
+            lambda: self._gateway.send_message(
+                chat_id,
+                text,
+                keyboard=keyboard,
+                html=html,
+                reply_to_message_id=reply_to_message_id,
+                reply_keyboard=reply_keyboard,
+            ),
+        )
+
+    async def send_document(
+        self, chat_id: int, filename: str, data: bytes, *, caption: str | None = None
+    ) -> SentMessage | None:
+        """Upload a file (a digest's chart) with the same limits and retries as a message."""
+        return await self._deliver(
+            chat_id, "document", lambda: self._gateway.send_document(chat_id, filename, data, caption=caption)
+        )
 
     async def edit(
         self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None

@@ -91,9 +91,7 @@ class ShagymBot:
         self.desk = DeskActions(
             config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
         )
-        self.digests = DigestService(
-            config, DigestBuilder(config, resources.session_factory), self.outbound, gateway
-        )
+        self.digests = DigestService(config, DigestBuilder(config, resources.session_factory), self.outbound)
         self.context = HandlerContext(
             config=config,
             intake=self.intake,

@@ -73,5 +73,5 @@ async def test_shagym_digest_now(
         stderr=err,
     )
     assert code == 0, err.getvalue()
-    assert "official:akim: sent" in out.getvalue()
-    assert fake.calls("sendDocument", chat_id=AKIM_CHAT)
+    assert "official:akim: sent" in out.getvalue(), (out.getvalue(), err.getvalue())
+    assert fake.calls("sendDocument", chat_id=AKIM_CHAT), fake.describe_sent()
