@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import Resources, build_resources
 from bot.cards import CardRenderer
@@ -34,7 +35,7 @@ from bot.processor import InboxProcessor
 from bot.ratelimit import RateLimiter
 from bot.residents import ResidentNotifier, ResidentOffice
 from bot.scheduler import Job, Scheduler
-from bot.telegram import Keyboard, TelegramGateway
+from bot.telegram import Keyboard, TelegramGateway, TelegramTransientError
 from handlers.context import HandlerContext
 from storage.base import utcnow
 
@@ -141,9 +142,24 @@ class ShagymBot:
     async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
         await self.outbound.send(user_id, text, keyboard=keyboard, html=False)
 
+    async def _wait_for_telegram(self, stop: asyncio.Event) -> dict[str, Any] | None:
+        """getMe, retried with backoff while the Bot API is unreachable (a network outage at boot)."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                return await self.gateway.get_me()
+            except TelegramTransientError as exc:
+                log.warning("Bot API unreachable, retrying in %.0fs: %s", delay, exc.description)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 60.0)
+        return None
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then stop ingress first and let work in hand finish."""
-        me = await self.gateway.get_me()
+        me = await self._wait_for_telegram(stop)
+        if me is None:
+            return
         log.info(
             "bot @%s started (%s, %s)",
             me.get("username"),
