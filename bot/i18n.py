@@ -374,6 +374,127 @@ CATALOG: dict[str, dict[str, str]] = {
     },
 }
 
+# Digest texts (bot/digests.py), kept apart only for readability; a test checks every placeholder.
+_DIGEST: dict[str, dict[str, str]] = {
+    "title": {
+        "ru": "📊 Сводка обращений — {city}",
+        "kk": "📊 Өтініштер шолуы — {city}",
+        "en": "📊 Complaints digest — {city}",
+    },
+    "department": {"ru": "Отдел: {name}", "kk": "Бөлім: {name}", "en": "Department: {name}"},
+    "period": {
+        "ru": "Период: {start} — {end}",
+        "kk": "Кезең: {start} — {end}",
+        "en": "Period: {start} — {end}",
+    },
+    "compared": {
+        "ru": "В скобках — изменение к предыдущему периоду такой же длины.",
+        "kk": "Жақшада — осындай ұзақтықтағы алдыңғы кезеңмен салыстырғандағы өзгеріс.",
+        "en": "In brackets: the change vs the previous period of the same length.",
+    },
+    "section.summary": {"ru": "Итоги", "kk": "Қорытынды", "en": "Summary"},
+    "summary.new": {
+        "ru": "Новые обращения: {value}",
+        "kk": "Жаңа өтініштер: {value}",
+        "en": "New complaints: {value}",
+    },
+    "summary.resolved": {"ru": "Решено: {value}", "kk": "Шешілді: {value}", "en": "Resolved: {value}"},
+    "summary.overdue": {
+        "ru": "Просрочено: {value}",
+        "kk": "Мерзімі өткен: {value}",
+        "en": "Overdue: {value}",
+    },
+    "section.departments": {"ru": "По отделам", "kk": "Бөлімдер бойынша", "en": "By department"},
+    "department.item": {
+        "ru": "{name}: новых {new}, решено {resolved}, просрочено {overdue}",
+        "kk": "{name}: жаңа {new}, шешілді {resolved}, мерзімі өткен {overdue}",
+        "en": "{name}: {new} new, {resolved} resolved, {overdue} overdue",
+    },
+    "section.categories": {"ru": "По категориям", "kk": "Санаттар бойынша", "en": "By category"},
+    "section.repeated": {
+        "ru": "🔁 Повторяющиеся проблемы",
+        "kk": "🔁 Қайталанатын мәселелер",
+        "en": "🔁 Most repeated problems",
+    },
+    "repeated.duplicates": {
+        "ru": "№{number} · {category} · {district} — ещё жителей: {count}",
+        "kk": "№{number} · {category} · {district} — тағы тұрғындар: {count}",
+        "en": "#{number} · {category} · {district} — more residents: {count}",
+    },
+    "repeated.place": {
+        "ru": "{category} · {district} — обращений: {count}",
+        "kk": "{category} · {district} — өтініштер: {count}",
+        "en": "{category} · {district} — complaints: {count}",
+    },
+    "link.message": {"ru": "сообщение", "kk": "хабарлама", "en": "message"},
+    "link.latest": {"ru": "последнее сообщение", "kk": "соңғы хабарлама", "en": "latest message"},
+    "section.urgent": {
+        "ru": "🔴 Срочные за период",
+        "kk": "🔴 Кезеңдегі шұғыл өтініштер",
+        "en": "🔴 Urgent this period",
+    },
+    "urgent.item": {
+        "ru": "№{number} · {category} · {district} · {status}",
+        "kk": "№{number} · {category} · {district} · {status}",
+        "en": "#{number} · {category} · {district} · {status}",
+    },
+    "urgent.more": {"ru": "… и ещё {count}", "kk": "… тағы {count}", "en": "… and {count} more"},
+    "section.spikes": {"ru": "📈 Новые всплески", "kk": "📈 Жаңа өсулер", "en": "📈 Emerging problems"},
+    "spike.category": {"ru": "Категория", "kk": "Санат", "en": "Category"},
+    "spike.district": {"ru": "Район", "kk": "Аудан", "en": "District"},
+    "spike.item": {
+        "ru": "{kind}: {name} — {count} (обычно {mean} ± {std})",
+        "kk": "{kind}: {name} — {count} (әдетте {mean} ± {std})",
+        "en": "{kind}: {name} — {count} (usually {mean} ± {std})",
+    },
+    "spike.rule": {
+        "ru": "Всплеск: не меньше 3 обращений и больше среднего + 3σ за такие же периоды последних 4 недель.",
+        "kk": "Өсу: кемінде 3 өтініш және соңғы 4 аптадағы осындай кезеңдердің орташасы + 3σ-дан көп.",
+        "en": "A spike: at least 3 complaints and more than the mean + 3σ of same-length periods "
+        "in the last 4 weeks.",
+    },
+    "spike.no_history": {
+        "ru": "Пока мало истории для сравнения.",
+        "kk": "Салыстыруға тарих әлі жеткіліксіз.",
+        "en": "Not enough history to compare yet.",
+    },
+    "section.speed": {
+        "ru": "⏱ Время решения (медиана)",
+        "kk": "⏱ Шешу уақыты (медиана)",
+        "en": "⏱ Time to resolution (median)",
+    },
+    "speed.fastest": {"ru": "Быстрее всех", "kk": "Ең жылдам", "en": "Fastest"},
+    "speed.slowest": {"ru": "Медленнее всех", "kk": "Ең баяу", "en": "Slowest"},
+    "speed.item": {
+        "ru": "{name}: {duration} (решено: {count})",
+        "kk": "{name}: {duration} (шешілді: {count})",
+        "en": "{name}: {duration} ({count} resolved)",
+    },
+    "none": {"ru": "нет", "kk": "жоқ", "en": "none"},
+    "unit.day": {"ru": "д", "kk": "күн", "en": "d"},
+    "unit.hour": {"ru": "ч", "kk": "сағ", "en": "h"},
+    "unit.minute": {"ru": "мин", "kk": "мин", "en": "min"},
+    "chart.departments": {
+        "ru": "Новые и решённые по отделам",
+        "kk": "Бөлімдер бойынша жаңа және шешілген",
+        "en": "New and resolved by department",
+    },
+    "chart.categories": {
+        "ru": "Новые и решённые по категориям",
+        "kk": "Санаттар бойынша жаңа және шешілген",
+        "en": "New and resolved by category",
+    },
+    "chart.new": {"ru": "Новые", "kk": "Жаңа", "en": "New"},
+    "chart.resolved": {"ru": "Решённые", "kk": "Шешілген", "en": "Resolved"},
+    "chart.axis": {"ru": "Обращений", "kk": "Өтініштер саны", "en": "Complaints"},
+    "chart.empty": {
+        "ru": "Нет обращений за период",
+        "kk": "Кезеңде өтініш жоқ",
+        "en": "No complaints in the period",
+    },
+}
+CATALOG.update({f"digest.{key}": entry for key, entry in _DIGEST.items()})
+
 
 def t(key: str, language: str | None = None, **values: Any) -> str:
     """The text for `key` in `language` (Russian when the language is unknown), formatted with values."""
