@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +51,18 @@ class IntakeResult:
     department: str | None = None
     urgent: bool = False
     original: int | None = None  # merged: the complaint this one repeats
+
+
+def _author_label(user: User) -> str:
+    """How a card names the author: the name, and the @username when there is one."""
+    return user.full_name + (f" (@{user.username})" if user.username else "")
+
+
+def _new_complaint(**fields: Any) -> ComplaintRow:
+    """A complaint row at the start of its lifecycle (column defaults apply only at flush)."""
+    return ComplaintRow(
+        status=ComplaintStatus.NEW.value, duplicate_count=0, reopen_count=0, acknowledged=False, **fields
+    )
 
 
 class Enqueuer:
@@ -148,22 +161,17 @@ class ComplaintIntake:
             resident = await uow.residents.get_or_create(
                 draft.user.id, username=draft.user.username, full_name=draft.user.full_name or None
             )
-            row = ComplaintRow(
+            row = _new_complaint(
                 source=ComplaintSource.PRIVATE.value,
                 chat_id=draft.chat_id,
                 message_id=draft.draft_id,
                 resident_id=resident.id,
-                author_name=draft.user.full_name
-                + (f" (@{draft.user.username})" if draft.user.username else ""),
+                author_name=_author_label(draft.user),
                 text=draft.text,
                 officials=[],
                 photos=list(draft.photos),
                 latitude=draft.location[0] if draft.location else None,
                 longitude=draft.location[1] if draft.location else None,
-                status=ComplaintStatus.NEW.value,
-                duplicate_count=0,
-                reopen_count=0,
-                acknowledged=False,
             )
             self._apply(row, verdict)
             row.kind = "complaint"  # the resident chose to file it
@@ -231,8 +239,8 @@ class ComplaintIntake:
                     language=sender.language_code,
                 )
                 resident_id = resident.id
-                author_name = sender.full_name + (f" (@{sender.username})" if sender.username else "")
-            row = ComplaintRow(
+                author_name = _author_label(sender)
+            row = _new_complaint(
                 source=self._source(message).value,
                 chat_id=message.chat.id,
                 message_id=message.message_id,
@@ -244,10 +252,6 @@ class ComplaintIntake:
                 photos=list(message.photos),
                 latitude=message.location.latitude if message.location else None,
                 longitude=message.location.longitude if message.location else None,
-                status=ComplaintStatus.NEW.value,
-                duplicate_count=0,
-                reopen_count=0,
-                acknowledged=False,
             )
             self._apply(row, verdict)
             row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
