@@ -108,11 +108,11 @@ class CardDelivery:
             if row.department_id != department_id:
                 return True  # rerouted after it was queued; the new department has its own entry
             data = await self.card_data(uow, row)
-            text = self._renderer.render(data)
             keyboard = self._renderer.keyboard(row.id, department_id, data.status)
             if row.card_state == "sent" and row.card_message_id is not None and row.card_chat_id is not None:
-                await self._edit_card(row.card_chat_id, row.card_message_id, text, keyboard)
+                await self._edit_card(row.card_chat_id, row.card_message_id, data, keyboard)
                 return True
+            text = self._renderer.render(data)
             # "sending" is recorded before the request so a crash leaves a trace of a possible send
             row.card_state = "sending"
             await uow.commit()
@@ -174,20 +174,21 @@ class CardDelivery:
                 return
             data = await self.card_data(uow, row)
             data = replace(data, status=row.status)
-        text = self._renderer.render(data)
         keyboard = self._renderer.keyboard(row.id, row.department_id, row.status)
-        await self._edit_card(row.card_chat_id, row.card_message_id, text, keyboard)
+        await self._edit_card(row.card_chat_id, row.card_message_id, data, keyboard)
 
-    async def _edit_card(self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None) -> None:
+    async def _edit_card(
+        self, chat_id: int, message_id: int, data: CardData, keyboard: Keyboard | None
+    ) -> None:
         try:
-            await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)
+            await self._gateway.edit_message_text(
+                chat_id, message_id, self._renderer.render(data), keyboard=keyboard
+            )
             self.stats.cards_edited += 1
         except TelegramBadRequest as exc:
             if "no text in the message" in exc.description.lower():
                 # a photo card: its text is the caption
-                caption = self._renderer.render(
-                    await self._data_for_caption(chat_id, message_id), limit=CAPTION_LIMIT
-                )
+                caption = self._renderer.render(data, limit=CAPTION_LIMIT)
                 try:
                     await self._gateway.edit_message_caption(chat_id, message_id, caption, keyboard=keyboard)
                     self.stats.cards_edited += 1
@@ -198,12 +199,6 @@ class CardDelivery:
                 return
             # "message is not modified" and the like: nothing to fix
             log.info("card %s/%s not refreshed: %s", chat_id, message_id, exc.description)
-
-    async def _data_for_caption(self, chat_id: int, message_id: int) -> CardData:
-        async with self._uow_factory() as uow:
-            row = await uow.complaints.by_card(chat_id, message_id)
-            assert row is not None
-            return replace(await self.card_data(uow, row), status=row.status)
 
 
 class DepartmentWorker:

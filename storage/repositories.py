@@ -439,14 +439,6 @@ class ComplaintRepository:
             query = query.where(ComplaintRow.department_id == department_id)
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
 
-    async def by_card(self, chat_id: int, message_id: int) -> ComplaintRow | None:
-        """The complaint whose card is this message."""
-        query = select(ComplaintRow).where(
-            ComplaintRow.card_chat_id == chat_id, ComplaintRow.card_message_id == message_id
-        )
-        row: ComplaintRow | None = await self._session.scalar(query)
-        return row
-
     async def open_in_department(
         self, department_id: str, *, exclude: int, limit: int = 6
     ) -> Sequence[ComplaintRow]:
