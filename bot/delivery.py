@@ -49,6 +49,12 @@ class DeliveryStats:
     parked: int = 0
     errors: int = 0
     latencies: list[float] = field(default_factory=list)  # seconds from complaint creation to card
+    # (department, kind) -> failed attempts; kind: rate_limited, forbidden, transient, refused
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def count_failure(self, department: str, kind: str) -> None:
+        """Count one failed card attempt for the metrics endpoint."""
+        self.failures[(department, kind)] = self.failures.get((department, kind), 0) + 1
 
 
 class CardDelivery:
@@ -269,20 +275,24 @@ class DepartmentWorker:
                 await self._queue.ack(queue_name, entry.id)
                 self._parked_since = None
         except TelegramRetryAfter as exc:
+            self._delivery.stats.count_failure(queue_name, "rate_limited")
             self._limiter.penalise(self._department.chat_id, exc.retry_after)
             await self._queue.release(queue_name, entry.id, delay=exc.retry_after)
         except TelegramForbidden as exc:
             self._delivery.stats.parked += 1
+            self._delivery.stats.count_failure(queue_name, "forbidden")
             await self._queue.release(queue_name, entry.id, delay=self._config.delivery.park_seconds)
             await self._report_unreachable(exc)
         except TelegramTransientError as exc:
             delay = min(2.0 ** min(entry.attempts, 10), self._config.delivery.max_backoff_seconds)
             log.warning("card %s: transient error, retry in %.0fs: %s", complaint_id, delay, exc.description)
             self._delivery.stats.errors += 1
+            self._delivery.stats.count_failure(queue_name, "transient")
             await self._queue.release(queue_name, entry.id, delay=delay)
         except TelegramError as exc:
             log.error("card %s refused by Telegram, parked: %s", complaint_id, exc.description)
             self._delivery.stats.errors += 1
+            self._delivery.stats.count_failure(queue_name, "refused")
             await self._queue.release(queue_name, entry.id, delay=self._config.delivery.park_seconds)
 
     async def _report_unreachable(self, exc: TelegramError) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.duplicates import DuplicateFinder
 from bot.events import IncomingMessage, User
+from bot.latency import LatencyHistogram
 from bot.mentions import Mention, MentionDetector
 from storage.base import utcnow
 from storage.models import ComplaintRow
@@ -122,6 +124,7 @@ class ComplaintIntake:
         self._classifier = classifier
         self._enqueuer = enqueuer
         self._session_factory = session_factory
+        self.classify_seconds = LatencyHistogram()  # read by the metrics endpoint
 
     def _uow(self) -> UnitOfWork:
         return UnitOfWork(self._session_factory)
@@ -139,7 +142,11 @@ class ComplaintIntake:
 
     async def classify_text(self, text: str, context: MessageContext | None = None) -> Classification:
         """Classify a text in a worker thread."""
-        return await asyncio.to_thread(self._classifier.classify, text, context)
+        started = time.perf_counter()
+        verdict = await asyncio.to_thread(self._classifier.classify, text, context)
+        # includes the wait for a free worker thread: that is the latency the pipeline sees
+        self.classify_seconds.observe(time.perf_counter() - started)
+        return verdict
 
     def department_for(self, category: str, fallback: str) -> str:
         """The department that owns `category` (routing is the config's data)."""
