@@ -79,6 +79,19 @@ class RateLimiter:
             window.record(now)
         return 0.0
 
+    def available(self, chat_id: int) -> int:
+        """How many messages to `chat_id` may go right now (taking nothing)."""
+        now = self._clock()
+        windows = [self._global, self._chat_window(chat_id)]
+        group = self._group_window(chat_id)
+        if group is not None:
+            windows.append(group)
+        free = []
+        for window in windows:
+            window.wait(now)  # drops the events that left the window
+            free.append(window.capacity - len(window.events))
+        return max(0, min(free))
+
     def penalise(self, chat_id: int, seconds: float) -> None:
         """After a 429, keep `chat_id` closed for `seconds` (Telegram's retry_after)."""
         now = self._clock()

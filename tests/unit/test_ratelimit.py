@@ -71,3 +71,21 @@ def test_idle_chats_are_forgotten() -> None:
     clock.now += 120
     limiter.reserve(1)
     assert len(limiter._chats) == 1 and len(limiter._groups) == 0
+
+
+def test_available_counts_the_free_slots_without_taking_one() -> None:
+    clock = Clock()
+    limiter = RateLimiter(
+        RateLimitConfig(per_chat_per_second=3, per_group_per_minute=4, global_per_second=100), clock=clock
+    )
+    assert limiter.available(-100) == 3  # the per-second window is the tighter one
+    assert limiter.available(-100) == 3  # asking takes nothing
+    limiter.reserve(-100)
+    limiter.reserve(-100)
+    assert limiter.available(-100) == 1
+    clock.now += 1.0
+    assert limiter.available(-100) == 2  # the per-minute group window still holds two
+    limiter.penalise(-100, 5)
+    assert limiter.available(-100) == 0
+    clock.now += 5.01
+    assert limiter.available(-100) == 2
