@@ -23,6 +23,7 @@ from pydantic import (
     SecretStr,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -176,6 +177,18 @@ class DeliveryConfig(Section):
     park_seconds: float = Field(default=300.0, gt=0)  # retry a chat the bot cannot write to after this
     max_backoff_seconds: float = Field(default=120.0, gt=0)
     workers_per_department: int = Field(default=1, ge=1, le=8)
+    # a busy department chat (more new cards waiting than its rate budget lets out now) gets up to
+    # `combine_max` non-urgent complaints in one message once `combine_min` are waiting; 0 or 1: never
+    combine_min: int = Field(default=3, ge=0, le=50)
+    combine_max: int = Field(default=10, ge=2, le=20)
+
+    @field_validator("combine_max")
+    @classmethod
+    def _room_for_the_minimum(cls, value: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("combine_min", 0)
+        if minimum > 1 and value < minimum:
+            raise ValueError(f"must be at least delivery.combine_min ({minimum}), or nothing is ever combined")
+        return value
 
 
 class DeadlinesConfig(Section):

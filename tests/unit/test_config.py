@@ -209,3 +209,12 @@ def test_check_config_broken_yaml_fails(tmp_path: Path) -> None:
     code, _, err = run_cli("check-config", str(path))
     assert code != 0
     assert "not valid YAML" in err
+
+
+def test_combining_needs_room_for_its_minimum() -> None:
+    config = parse_config(MINIMAL, source="c.yaml", environ={})
+    assert (config.delivery.combine_min, config.delivery.combine_max) == (3, 10)
+    (issue,) = issues_of(MINIMAL + "delivery: {combine_min: 5, combine_max: 4}\n")
+    assert "delivery.combine_max: " in issue and "combine_min" in issue
+    off = parse_config(MINIMAL + "delivery: {combine_min: 0, combine_max: 2}\n", source="c.yaml", environ={})
+    assert off.delivery.combine_min == 0
