@@ -223,6 +223,26 @@ class DuplicatesConfig(Section):
     similarity: float = Field(default=0.45, gt=0, le=1)
 
 
+class RetentionConfig(Section):
+    """How long residents' personal data is kept before it is erased (see README, "Personal data")."""
+
+    # after a complaint is closed, its author's name, username, phone and Telegram link are kept this long
+    personal_data_days: int = Field(default=365, ge=1)
+    # raw updates (names, phones, texts) are deleted this long after they were received; Telegram
+    # redelivers an update for at most a day, so the inbox's duplicate check needs no longer than that
+    inbox_days: int = Field(default=30, ge=2)
+    failed_inbox_days: int = Field(default=90, ge=2)  # updates that failed to process: kept for a human
+    drafts_days: int = Field(default=30, ge=1)  # private-chat drafts nobody touched for this long
+    schedule: str | None = "30 3 * * *"  # cron, local time; null: never erase automatically
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
+        return value
+
+
 class DepartmentConfig(Section):
     """A department with its Telegram desk chat and staff."""
 
@@ -300,6 +320,7 @@ class Config(Section):
     deadlines: DeadlinesConfig = Field(default_factory=DeadlinesConfig)
     digests: DigestsConfig = Field(default_factory=DigestsConfig)
     duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("timezone")

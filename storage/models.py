@@ -149,6 +149,7 @@ class ComplaintRow(Base):
         UniqueConstraint("chat_id", "message_id", name="uq_complaints_source_message"),
         Index("ix_complaints_department_status", "department_id", "status"),
         Index("ix_complaints_created_at", "created_at"),
+        Index("ix_complaints_resident_id", "resident_id"),  # a resident's complaints: /my, erasure
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -189,6 +190,8 @@ class ComplaintRow(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 1: head told, 2: official told
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author_name: Mapped[str | None] = mapped_column(String(256))
+    # when the author's personal data was erased (retention period over, or at their request)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     resident: Mapped[ResidentRow | None] = relationship(lazy="raise")
     events: Mapped[list[ComplaintEventRow]] = relationship(

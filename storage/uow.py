@@ -15,6 +15,7 @@ from storage.repositories import (
     JobRunRepository,
     ResidentRepository,
 )
+from storage.retention import RetentionRepository
 
 
 class UnitOfWork:
@@ -28,6 +29,7 @@ class UnitOfWork:
     complaints: ComplaintRepository
     conversations: ConversationRepository
     jobs: JobRunRepository
+    retention: RetentionRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -41,6 +43,7 @@ class UnitOfWork:
         self.complaints = ComplaintRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.jobs = JobRunRepository(self.session)
+        self.retention = RetentionRepository(self.session)
         return self
 
     async def __aexit__(
