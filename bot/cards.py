@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import Config
@@ -14,6 +15,10 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # Room kept for the card's own lines when the resident's text is cut to fit.
 _CARD_OVERHEAD = 700
+# A combined message gives each complaint at most this much of its text (UTF-16 units), less when
+# many share the message; below _COMBINED_TEXT_MIN the lines drop detail to keep some text.
+_COMBINED_TEXT = 280
+_COMBINED_TEXT_MIN = 30
 
 
 def message_link(chat_id: int, message_id: int, username: str | None) -> str | None:
@@ -51,6 +56,21 @@ class CardData:
     reopened: int = 0
     duplicates: int = 0
     actor: str | None = None  # the staff member who acted last
+
+
+@dataclass(frozen=True, slots=True)
+class CombinedLine:
+    """One complaint listed in a combined message, and where it stands now."""
+
+    card: CardData
+    # waiting: still only in this message (its "open" button is shown); opening: its card was asked
+    # for; opened: it has a card of its own; moved: it now belongs to another department (card.department)
+    state: str = "waiting"
+
+    @property
+    def can_open(self) -> bool:
+        """Whether the line gets an "open" button."""
+        return self.state == "waiting" and not ComplaintStatus(self.card.status).is_final
 
 
 class CardRenderer:
@@ -129,6 +149,91 @@ class CardRenderer:
             ),
         )
 
+    def render_combined(
+        self, department_id: str, lines: Sequence[CombinedLine], *, limit: int = MESSAGE_LIMIT
+    ) -> str:
+        """HTML of one message listing several complaints briefly, at most `limit` UTF-16 units.
+
+        Every complaint keeps its line (up to 20 fit in a message); each one's text is what gets cut,
+        then the lines' detail when many complaints share the message.
+        """
+        lang = self.language_of(department_id)
+        title = f"<b>{escape_html(t('combined.title', lang, count=len(lines)))}</b>"
+        hint = f"<i>{escape_html(t('combined.hint', lang))}</i>"
+        layouts: list[tuple[str, list[str], int]] = []
+        for detail in ("full", "compact", "minimal"):
+            heads = [self._combined_head(line, lang, detail) for line in lines]
+            blocks = [title, *heads] + ([hint] if detail != "minimal" else [])
+            fixed = sum(utf16_len(b) for b in blocks) + 2 * (len(blocks) - 1)
+            # each text sits on its own line under its complaint's head
+            room = min(_COMBINED_TEXT, (limit - fixed) // max(len(lines), 1) - 1)
+            layouts.append((detail, heads, room))
+        # the most detail that leaves a useful piece of each text, else the most that fits at all
+        detail, heads, room = next(
+            (layout for layout in layouts if layout[2] >= _COMBINED_TEXT_MIN),
+            next((layout for layout in layouts if layout[2] >= 0), layouts[-1]),
+        )
+        parts = [title]
+        for line, head in zip(lines, heads, strict=True):
+            text = _short_html(line.card.text, room) if room > 0 else ""
+            parts.append(f"{head}\n{text}" if text else head)
+        if detail != "minimal":
+            parts.append(hint)
+        return "\n\n".join(parts)
+
+    def combined_keyboard(self, department_id: str, lines: Sequence[CombinedLine]) -> Keyboard | None:
+        """An "open" button for each complaint still waiting in the combined message, two to a row."""
+        lang = self.language_of(department_id)
+        buttons = [
+            Button(
+                t("button.open", lang, number=line.card.number), callback_data=f"d:open:{line.card.number}"
+            )
+            for line in lines
+            if line.can_open
+        ]
+        if not buttons:
+            return None
+        return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+    def _combined_head(self, line: CombinedLine, lang: str, detail: str) -> str:
+        card = line.card
+        parts = [f"<b>{escape_html(t('combined.number', lang, number=card.number))}</b>"]
+        if card.urgent:
+            parts.append(f"<b>{escape_html(t('card.urgent', lang))}</b>")
+        if detail != "minimal":
+            parts.append(escape_html(self._config.category_name(card.category, lang)))
+            parts.append(escape_html(self._district_name(card.district, lang)))
+        if detail == "full":
+            if card.photos:
+                parts.append(escape_html(t("card.photos", lang, count=card.photos)))
+            if card.has_location:
+                parts.append(escape_html(t("card.location", lang)))
+            if card.duplicates:
+                parts.append(escape_html(t("card.duplicates", lang, count=card.duplicates)))
+        status = ComplaintStatus(card.status)
+        if line.state == "waiting" and status not in _FRESH:
+            parts.append(escape_html(t(f"status.{status.value}", lang)))
+        head = " · ".join(parts)
+        source = self._source(card, lang) if detail == "full" else self._short_source(card, lang)
+        if source:
+            head += f" — {source}"
+        if line.state == "opened":
+            head += f"\n{escape_html(t('combined.opened', lang))}"
+        elif line.state == "opening":
+            head += f"\n{escape_html(t('combined.opening', lang))}"
+        elif line.state == "moved":
+            name = self._config.department_name(card.department, lang)
+            head += f"\n{escape_html(t('combined.moved', lang, department=name))}"
+        return head
+
+    def _short_source(self, card: CardData, lang: str) -> str:
+        if card.source == "private":
+            return escape_html(t("card.source_private", lang))
+        link = message_link(card.chat_id, card.message_id, card.chat_username)
+        if link is None:
+            return ""
+        return f'<a href="{escape_html(link, quote=True)}">{t("card.open_original", lang)}</a>'
+
     def department_name(self, department_id: str, language: str) -> str:
         """A department's name in `language`."""
         return self._config.department_name(department_id, language)
@@ -152,3 +257,18 @@ class CardRenderer:
         if link is None:
             return title
         return f'{title} — <a href="{escape_html(link, quote=True)}">{t("card.open_original", lang)}</a>'
+
+
+_FRESH = (ComplaintStatus.NEW, ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED)
+
+
+def _short_html(text: str, units: int) -> str:
+    """`text` on one line, cut so that its escaped form takes at most `units` UTF-16 units."""
+    flat = " ".join(text.split())
+    room = units
+    while True:
+        body = escape_html(truncate(flat, max(room, 0)))
+        excess = utf16_len(body) - units
+        if excess <= 0:
+            return body
+        room -= excess  # "&" grew into "&amp;": cut the raw text by what escaping added

@@ -302,6 +302,16 @@ class LoggingConfig(Section):
     json_format: bool = Field(default=False, alias="json")
 
 
+class ObservabilityConfig(Section):
+    """The HTTP endpoint with /healthz and Prometheus /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # 0.0.0.0 lets a Prometheus on another host (or container) scrape it
+    port: int = Field(default=9464, ge=0, le=65535)  # 0: any free port (tests)
+    counts_cache_seconds: float = Field(default=10.0, ge=0)  # complaint and inbox counts per scrape
+    check_timeout_seconds: float = Field(default=2.0, gt=0)  # database and queue answers in /healthz
+
+
 class Config(Section):
     """The whole configuration of one city's Shagym."""
 
@@ -322,6 +332,7 @@ class Config(Section):
     duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
 
     @field_validator("timezone")
     @classmethod

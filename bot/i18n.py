@@ -260,9 +260,39 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "User {user_id} is unblocked.",
     },
     "admin.usage": {
-        "ru": "Команды: /block ID, /unblock ID",
-        "kk": "Командалар: /block ID, /unblock ID",
-        "en": "Commands: /block ID, /unblock ID",
+        "ru": "Команды: /block ID, /unblock ID, /erase ID (удалить персональные данные жителя)",
+        "kk": "Командалар: /block ID, /unblock ID, /erase ID (тұрғынның дербес деректерін өшіру)",
+        "en": "Commands: /block ID, /unblock ID, /erase ID (erase a resident's personal data)",
+    },
+    "admin.erased": {
+        "ru": "Персональные данные пользователя {user_id} удалены. Обращений без автора: {complaints}, "
+        "очищено сохранённых сообщений: {inbox}, удалено черновиков: {drafts}.",
+        "kk": "{user_id} пайдаланушысының дербес деректері өшірілді. "
+        "Авторсыз қалған өтініштер: {complaints}, тазартылған сақталған хабарламалар: {inbox}, "
+        "жойылған жобалар: {drafts}.",
+        "en": "User {user_id}'s personal data is erased. Complaints left without an author: {complaints}, "
+        "stored messages cleared: {inbox}, drafts deleted: {drafts}.",
+    },
+    "admin.erased_open": {
+        "ru": "Из них ещё открыто: {count}. Отделы продолжат работу, но сообщить жителю о результате "
+        "бот больше не сможет.",
+        "kk": "Олардың ішінде әлі ашық: {count}. Бөлімдер жұмысын жалғастырады, бірақ бот тұрғынға "
+        "нәтижесін енді хабарлай алмайды.",
+        "en": "{count} of them are still open: the departments keep working on them, but the bot can no "
+        "longer tell the resident the outcome.",
+    },
+    "admin.erased_blocked": {
+        "ru": "Пользователь остаётся заблокированным: хранятся только его Telegram ID "
+        "и отметка о блокировке. Чтобы удалить и их: /unblock {user_id}, затем /erase {user_id}.",
+        "kk": "Пайдаланушы бұғатталған күйінде қалады: тек Telegram ID-і мен бұғат белгісі сақталады. "
+        "Оларды да өшіру үшін: /unblock {user_id}, содан кейін /erase {user_id}.",
+        "en": "The user stays blocked: only their Telegram ID and the block are kept. "
+        "To remove those too: /unblock {user_id}, then /erase {user_id}.",
+    },
+    "admin.erase_nothing": {
+        "ru": "О пользователе {user_id} ничего не хранится.",
+        "kk": "{user_id} пайдаланушысы туралы ештеңе сақталмаған.",
+        "en": "Nothing is stored about user {user_id}.",
     },
     "button.send": {"ru": "✅ Отправить", "kk": "✅ Жіберу", "en": "✅ Send"},
     "button.change_category": {"ru": "✏️ Другая категория", "kk": "✏️ Басқа санат", "en": "✏️ Change category"},
@@ -371,6 +401,41 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "Объединено с №{original}",
         "kk": "№{original} өтінішпен біріктірілді",
         "en": "Merged with #{original}",
+    },
+    "combined.title": {
+        "ru": "📥 Новые обращения: {count}",
+        "kk": "📥 Жаңа өтініштер: {count}",
+        "en": "📥 New complaints: {count}",
+    },
+    "combined.hint": {
+        "ru": "Обращений много сразу, поэтому они собраны в одно сообщение. "
+        "«Открыть» присылает карточку обращения с кнопками.",
+        "kk": "Бір мезгілде өтініш көп болғандықтан, олар бір хабарламаға жиналды. "
+        "«Ашу» өтініштің батырмалары бар карточкасын жібереді.",
+        "en": "Many complaints came at once, so they are listed in one message. "
+        "“Open” sends a complaint's card with its buttons.",
+    },
+    "combined.number": {"ru": "№{number}", "kk": "№{number}", "en": "#{number}"},
+    "combined.opened": {
+        "ru": "↗ открыто отдельной карточкой",
+        "kk": "↗ жеке карточкамен ашылды",
+        "en": "↗ opened as its own card",
+    },
+    "combined.opening": {
+        "ru": "⏳ карточка отправляется",
+        "kk": "⏳ карточка жіберілуде",
+        "en": "⏳ the card is on its way",
+    },
+    "combined.moved": {
+        "ru": "↪️ передано: {department}",
+        "kk": "↪️ жіберілді: {department}",
+        "en": "↪️ passed to {department}",
+    },
+    "button.open": {"ru": "№{number} ▸ открыть", "kk": "№{number} ▸ ашу", "en": "#{number} ▸ open"},
+    "desk.opening": {
+        "ru": "Карточка №{number} сейчас появится в чате",
+        "kk": "№{number} карточкасы қазір чатта пайда болады",
+        "en": "The card of #{number} will appear in the chat shortly",
     },
 }
 

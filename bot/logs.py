@@ -1,4 +1,8 @@
-"""Logging set-up: text or JSON lines, with the bot token scrubbed from everything written."""
+"""Logging set-up: text or JSON lines, with the bot token scrubbed from everything written.
+
+Context goes in `extra=` (complaint_id, department, chat_id ...): JSON lines carry each as a key, text
+lines end with `key=value` pairs. Residents' names and phone numbers are never passed to a logger.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,15 @@ class RedactingFilter(logging.Filter):
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
+            for key, value in _extras(record).items():
+                if isinstance(value, str):  # e.g. an error description passed as extra
+                    setattr(record, key, self._scrub(value))
         return True
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a call added with `extra=`."""
+    return {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,14 +58,31 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD:
-                data[key] = value
+        data.update(_extras(record))
         if record.exc_text:
             data["exception"] = record.exc_text
         elif record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger: message key=value ...`, the `extra` fields last."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record as one text line (plus a traceback, if any)."""
+        line = super().format(record)
+        extras = _extras(record)
+        if not extras:
+            return line
+        pairs = " ".join(
+            f"{key}={json.dumps(value, ensure_ascii=False, default=str)}" for key, value in extras.items()
+        )
+        head, newline, rest = line.partition("\n")
+        return f"{head} {pairs}{newline}{rest}"
 
 
 def configure_logging(
@@ -65,7 +94,7 @@ def configure_logging(
     if json_format:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -29,6 +29,7 @@ from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
 from bot.logs import configure_logging
 from bot.mentions import MentionDetector
+from bot.observability import MetricSources, Observability
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake, Enqueuer
 from bot.processor import InboxProcessor
@@ -131,6 +132,10 @@ class ShagymBot:
         self.ready = asyncio.Event()  # set once ingress is up
         self.escalation = EscalationJob(config, resources.unit_of_work, self.outbound)
         self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=consumer)
+        sources = MetricSources(
+            self.ingestor.stats, self.processor, self.delivery.stats, self.intake.classify_seconds
+        )
+        self.observability = Observability(config, sources, resources.unit_of_work, resources.queue)
 
     def _jobs(self) -> list[Job]:
         async def check_deadlines(slot: datetime) -> None:
@@ -180,6 +185,11 @@ class ShagymBot:
             ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
         else:
             ingress = asyncio.create_task(self.poller.run(ingress_stop), name="polling")
+        if self.config.observability.enabled:
+            try:
+                await self.observability.start()
+            except OSError as exc:  # e.g. the port is taken: the bot still serves residents
+                log.error("health and metrics endpoint not started: %s", exc)
         self.ready.set()
         try:
             stopped = asyncio.create_task(stop.wait())
@@ -191,6 +201,7 @@ class ShagymBot:
         finally:
             ingress_stop.set()
             await self.webhook.stop()
+            await self.observability.stop()
             await asyncio.gather(ingress, return_exceptions=True)
             work_stop.set()
             results = await asyncio.gather(*work, return_exceptions=True)

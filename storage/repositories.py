@@ -567,3 +567,11 @@ class ComplaintRepository:
             query = query.where(ComplaintRow.created_at >= since)
         rows = await self._session.execute(query)
         return {status: int(count) for status, count in rows.tuples()}
+
+    async def count_by_department_and_status(self) -> dict[tuple[str, str], int]:
+        """Number of complaints per (department, status), in one query (for the metrics endpoint)."""
+        query = select(ComplaintRow.department_id, ComplaintRow.status, func.count()).group_by(
+            ComplaintRow.department_id, ComplaintRow.status
+        )
+        rows = await self._session.execute(query)
+        return {(department, status): int(count) for department, status, count in rows.tuples()}

@@ -57,6 +57,8 @@ def e2e_config(tmp_path: Path, fake: FakeBotAPI, *, framework: str = "aiogram", 
     )
     base["storage"]["database_url"] = f"sqlite+aiosqlite:///{tmp_path / 'shagym.db'}"
     base["classifier"]["engine"] = "keywords"
+    # the health and metrics endpoint on any free port: several bots may run at once on this machine
+    base["observability"]["port"] = 0
     base["delivery"] = {"park_seconds": 0.5, "max_backoff_seconds": 1}
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
