@@ -18,5 +18,10 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY config.example.yaml /etc/shagym/config.yaml
 WORKDIR /var/lib/shagym
 USER shagym
-EXPOSE 8080
+# 8080: the webhook (webhook mode only); 9464: /healthz and /metrics (observability.host 0.0.0.0 to reach it
+# from outside the container)
+EXPOSE 8080 9464
+# healthy while the database and the department queue answer (observability.port must stay 9464 for this)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9464/healthz', timeout=4)"]
 CMD ["shagym", "run"]
