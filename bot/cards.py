@@ -13,6 +13,9 @@ from bot.text import escape_html, truncate, utf16_len
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
+# card_state of a complaint listed in a combined message (its card_* columns point at that message);
+# "opening": staff pressed its "open" button and its own card is on the way
+LISTED_STATES = ("combined", "opening")
 # Room kept for the card's own lines when the resident's text is cut to fit.
 _CARD_OVERHEAD = 700
 # A combined message gives each complaint at most this much of its text (UTF-16 units), less when

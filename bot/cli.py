@@ -21,6 +21,17 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _user_id(text: str) -> int:
+    """A Telegram user id: an integer that fits the database's 64-bit column."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (an integer)") from None
+    if not -(2**63) <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large for a Telegram user id")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="shagym", description="Shagym: city complaints from Telegram chats")
@@ -44,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--now", action="store_true", required=True, help="send immediately")
     digest.add_argument("--recipient", help="only this one, e.g. official:akim or head:utilities")
     _add_config_option(digest)
+
+    erase = commands.add_parser("erase-resident", help="erase one resident's personal data now")
+    erase.add_argument("user_id", type=_user_id, help="the resident's Telegram user id")
+    _add_config_option(erase)
+
+    retention = commands.add_parser("retention", help="erase personal data whose retention period is over")
+    retention.add_argument("--now", action="store_true", required=True, help="run the expiry pass now")
+    _add_config_option(retention)
     return parser
 
 
@@ -151,6 +170,66 @@ def _run_digest(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
     return asyncio.run(_send_digests(config, args.recipient, stdout))
 
 
+async def _erase_resident(config: Config, user_id: int, stdout: TextIO) -> int:
+    from bot.app import build_resources
+    from bot.pipeline import Enqueuer
+    from bot.retention import DataEraser
+
+    async with build_resources(config) as resources:
+        # the running bot's delivery workers pick the queued cards up and edit them without the author
+        enqueuer = Enqueuer(resources.queue, resources.session_factory)
+        eraser = DataEraser(config.retention, resources.unit_of_work, refresh_card=enqueuer.enqueue)
+        report = await eraser.erase_resident(user_id)
+    if not report.found:
+        print(f"nothing is stored about user {user_id}", file=stdout)
+        return 0
+    resident = {
+        "deleted": "deleted",
+        "kept_blocked": "kept blocked: only the Telegram id and the block remain (unblock, then erase again)",
+        "none": "none stored",
+    }[report.resident]
+    print(f"erased the personal data of user {user_id}", file=stdout)
+    print(f"resident: {resident}", file=stdout)
+    print(
+        f"complaints without an author now: {report.complaints} ({report.open_complaints} open)", file=stdout
+    )
+    print(f"audit events without their id: {report.events}", file=stdout)
+    print(f"stored updates emptied: {report.inbox}", file=stdout)
+    print(f"drafts deleted: {report.drafts}", file=stdout)
+    print(f"department cards queued for re-rendering: {len(report.cards)}", file=stdout)
+    if report.open_complaints:
+        print(
+            "open complaints stay with their departments; the resident can no longer be notified", file=stdout
+        )
+    return 0
+
+
+async def _expire(config: Config, stdout: TextIO) -> int:
+    from bot.app import build_resources
+    from bot.retention import DataEraser
+    from storage.base import utcnow
+
+    async with build_resources(config) as resources:
+        report = await DataEraser(config.retention, resources.unit_of_work).erase_expired(utcnow())
+    for kind, number in report.counts().items():
+        print(f"{kind}: {number}", file=stdout)
+    return 0
+
+
+def _run_erase(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    config = _load(args.config, stderr)
+    if config is None:
+        return 2
+    return asyncio.run(_erase_resident(config, args.user_id, stdout))
+
+
+def _run_retention(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    config = _load(args.config, stderr)
+    if config is None:
+        return 2
+    return asyncio.run(_expire(config, stdout))
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
@@ -166,6 +245,8 @@ def main(
         "migrate": _run_migrate,
         "run": _run_bot,
         "digest": _run_digest,
+        "erase-resident": _run_erase,
+        "retention": _run_retention,
     }
     return commands[args.command](args, stdout, stderr)
 

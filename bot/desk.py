@@ -1,7 +1,8 @@
 """The department desk: what staff do with a card's buttons, checked on the server for every press.
 
 Callback data can be forged by any client, so each press is authorised against the complaint's
-*current* department, its card and its status; a button that no longer applies says why.
+*current* department, its card and its status; a button that no longer applies says why. A complaint
+listed in a combined message takes one action only, "open", which sends its own card with the rest.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.cards import CardRenderer
+from bot.cards import LISTED_STATES, CardRenderer
 from bot.config import Config, DepartmentConfig
 from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
@@ -104,6 +105,8 @@ class DeskActions:
         action, number, extra = parts[1], int(parts[2]), [int(p) for p in parts[3:]]
         async with self._uow_factory() as uow:
             row = await uow.complaints.get(number)
+            if action == "open" and not extra:
+                return await self._open(uow, row, department, press, lang)
             stale = self._stale_reason(row, department, press)
             if stale is not None or row is None:
                 return DeskResult(t(stale or "desk.stale", lang), alert=True)
@@ -201,9 +204,35 @@ class DeskActions:
             return "desk.moved"
         if row.card_message_id is not None and press.message_id != row.card_message_id:
             return "desk.stale"
+        if row.card_state in LISTED_STATES:
+            return "desk.stale"  # a combined message has only "open" buttons: anything else is forged
         if ComplaintStatus(row.status).is_final:
             return "desk.closed"
         return None
+
+    async def _open(
+        self,
+        uow: UnitOfWork,
+        row: ComplaintRow | None,
+        department: DepartmentConfig,
+        press: CallbackPress,
+        lang: str,
+    ) -> DeskResult:
+        """Staff want the full card of a complaint listed in a combined message: queue it (the worker
+        sends it within the chat's budget, then marks its line) and take the button off at once."""
+        if row is None or row.department_id != department.id:
+            return DeskResult(t("desk.moved", lang), alert=True)
+        listed_here = (row.card_chat_id, row.card_message_id) == (press.chat_id, press.message_id)
+        if not listed_here or row.card_state not in LISTED_STATES:
+            return DeskResult(t("desk.stale", lang), alert=True)
+        if ComplaintStatus(row.status).is_final:
+            return DeskResult(t("desk.closed", lang), alert=True)
+        if row.card_state == "combined":  # a second press while the card is on its way changes nothing
+            row.card_state = "opening"
+            await uow.complaints.log(row, "opened", actor="staff", actor_user_id=press.sender.id)
+            await uow.commit()
+            await self._enqueuer.enqueue(row.id, department.id)
+        return DeskResult(t("desk.opening", lang, number=row.id), refresh=[row.id])
 
     def _with_back(self, number: int, lang: str, buttons: list[Button]) -> Keyboard:
         rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]

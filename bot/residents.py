@@ -19,6 +19,7 @@ from bot.domain import ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage, User
 from bot.i18n import LANGUAGES, normalize_language, t
 from bot.pipeline import ComplaintIntake, Draft
+from bot.retention import DataEraser
 from bot.telegram import Button, Keyboard, ReplyButton, ReplyKeyboard
 from bot.text import utf16_len
 from storage.base import utcnow
@@ -89,9 +90,11 @@ class ResidentOffice:
         uow_factory: Callable[[], UnitOfWork],
         *,
         clock: Callable[[], datetime] = utcnow,
+        eraser: DataEraser | None = None,
     ) -> None:
         self._config = config
         self._limits = config.residents
+        self._eraser = eraser or DataEraser(config.retention, uow_factory)
         self._intake = intake
         self._uow_factory = uow_factory
         self._clock = clock
@@ -119,6 +122,8 @@ class ResidentOffice:
         command = command.split("@")[0].lower() if text.startswith("/") else ""
         if command in ("/block", "/unblock") and sender.id in self._admins:
             return [await self._admin_block(argument.strip(), command == "/block", lang)]
+        if command == "/erase" and sender.id in self._admins:
+            return [await self._admin_erase(argument.strip(), lang)]
         if blocked:
             return [Reply(t("blocked", lang))]
         if command == "/start":
@@ -310,6 +315,29 @@ class ResidentOffice:
             await uow.commit()
         log.info("resident %s", "blocked" if block else "unblocked", extra={"user_id": user_id})
         return Reply(t("admin.blocked" if block else "admin.unblocked", lang, user_id=user_id))
+
+    async def _admin_erase(self, argument: str, lang: str) -> Reply:
+        if not argument.lstrip("-").isdigit():
+            return Reply(t("admin.usage", lang))
+        user_id = int(argument)
+        report = await self._eraser.erase_resident(user_id)
+        if not report.found:
+            return Reply(t("admin.erase_nothing", lang, user_id=user_id))
+        lines = [
+            t(
+                "admin.erased",
+                lang,
+                user_id=user_id,
+                complaints=report.complaints,
+                inbox=report.inbox,
+                drafts=report.drafts,
+            )
+        ]
+        if report.open_complaints:
+            lines.append(t("admin.erased_open", lang, count=report.open_complaints))
+        if report.resident == "kept_blocked":
+            lines.append(t("admin.erased_blocked", lang, user_id=user_id))
+        return Reply("\n\n".join(lines))
 
     # --- buttons --------------------------------------------------------------------------------------
 

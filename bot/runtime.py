@@ -35,6 +35,7 @@ from bot.pipeline import ComplaintIntake, Enqueuer
 from bot.processor import InboxProcessor
 from bot.ratelimit import RateLimiter
 from bot.residents import ResidentNotifier, ResidentOffice
+from bot.retention import DataEraser
 from bot.scheduler import Job, Scheduler
 from bot.telegram import Keyboard, TelegramGateway, TelegramTransientError
 from handlers.context import HandlerContext
@@ -87,7 +88,9 @@ class ShagymBot:
             config, self.detector, classifier, self.enqueuer, resources.session_factory
         )
         acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
-        self.residents = ResidentOffice(config, self.intake, resources.unit_of_work)
+        # erasing a resident's data re-queues their cards, so the department chat loses the name too
+        self.eraser = DataEraser(config.retention, resources.unit_of_work, refresh_card=self.enqueuer.enqueue)
+        self.residents = ResidentOffice(config, self.intake, resources.unit_of_work, eraser=self.eraser)
         self.notifier = ResidentNotifier(config, resources.unit_of_work, self._notify_resident)
         self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
         self.desk = DeskActions(
@@ -142,7 +145,7 @@ class ShagymBot:
             await self.escalation.run(utcnow())
 
         every = timedelta(minutes=self.config.deadlines.check_every_minutes)
-        return [Job("deadlines", check_deadlines, every=every), *self.digests.jobs()]
+        return [Job("deadlines", check_deadlines, every=every), *self.digests.jobs(), *self.eraser.jobs()]
 
     async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
         await self.outbound.send(user_id, text, keyboard=keyboard, html=False)

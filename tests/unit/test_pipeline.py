@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Resources, prepare_database, sync_directory
-from bot.config import Config, RateLimitConfig, load_config
+from bot.config import Config, DeliveryConfig, RateLimitConfig, load_config
 from bot.keyword_classifier import KeywordClassifier
 from bot.ratelimit import RateLimiter
 from bot.runtime import ShagymBot
@@ -167,8 +167,11 @@ async def test_non_complaint_produces_no_card(harness: Harness) -> None:
 
 async def test_cards_wait_on_the_queue_when_the_chat_budget_is_spent(harness: Harness) -> None:
     telegram_limits = RateLimiter(RateLimitConfig())
+    # combining off: each card waits its turn (tests/unit/test_combined.py covers combined messages)
+    single_cards = harness.bot.config.model_copy(update={"delivery": DeliveryConfig(combine_min=0)})
     for worker in harness.bot.workers:
         worker._limiter = telegram_limits
+        worker._config = single_cards
     for n in range(4):
         text = f"@akim_astana нет горячей воды, дом {n}"
         await harness.feed(harness.update(text, message_id=40 + n, entities=mention(text)))
