@@ -16,7 +16,7 @@ from bot.app import Resources, prepare_database, sync_directory
 from bot.config import Config, ConfigError, load_config, parse_config
 from bot.keyword_classifier import KeywordClassifier
 from bot.latency import LatencyHistogram
-from bot.observability import MetricSources, ShagymCollector, _TailFeeder
+from bot.observability import MetricSources, Observability, ShagymCollector, _TailFeeder
 from bot.runtime import ShagymBot
 from bot.telegram import TelegramBadRequest, TelegramForbidden, TelegramRetryAfter, TelegramTransientError
 from storage.db import create_engine, create_session_factory
@@ -224,6 +224,35 @@ async def test_health_reports_database_queue_and_inbox(harness: Harness) -> None
     assert body["checks"]["queue"] == {"ok": True, "backend": "sql"}
     assert body["inbox"] == {"pending": 1, "failed": 0}
     assert body["uptime_seconds"] >= 0
+
+
+@dataclass
+class Lease:
+    name: str
+    is_leader: bool
+
+
+async def test_leadership_of_this_instance_is_shown(harness: Harness) -> None:
+    bot = harness.bot
+    sources = MetricSources(
+        bot.ingestor.stats,
+        bot.processor,
+        bot.delivery.stats,
+        bot.intake.classify_seconds,
+        leases=[Lease("polling", True), Lease("delivery", False)],
+    )
+    observability = Observability(
+        bot.config,
+        sources,
+        harness.resources.unit_of_work,
+        harness.queue,  # type: ignore[arg-type]
+    )
+    _, body = await observability.health()
+    assert body["leader"] == {"polling": True, "delivery": False}
+    await observability.collector.refresh()
+    page = samples(generate_latest(observability.registry).decode())
+    assert value(page, "shagym_leader", role="polling") == 1
+    assert value(page, "shagym_leader", role="delivery") == 0
 
 
 def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
