@@ -85,6 +85,8 @@ class TelegramConfig(Section):
     framework: Literal["aiogram", "ptb"] = "aiogram"
     mode: Literal["polling", "webhook"] = "polling"
     polling_timeout: int = Field(default=30, ge=0, le=50)
+    # how long one Bot API request may take before it counts as failed (then retried with backoff)
+    request_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     admins: list[UserId] = Field(default_factory=list)
     webhook: WebhookConfig = Field(default_factory=WebhookConfig)
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)

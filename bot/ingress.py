@@ -8,7 +8,6 @@ answers) only after the batch is in the inbox, so a crash can cause a redelivery
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -27,8 +26,9 @@ from bot.events import (
     is_digest_command,
     parse_update,
 )
+from bot.loops import Backoff, sleep_or_stop
 from bot.mentions import MentionDetector
-from bot.telegram import TelegramError, TelegramGateway
+from bot.telegram import TelegramError, TelegramGateway, TelegramRetryAfter
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
@@ -146,9 +146,19 @@ class Poller:
         self.offset: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; a batch being stored when it is set is finished first."""
-        await self._gateway.delete_webhook()
-        backoff = 1.0
+        """Poll until `stop` is set; a batch being stored when it is set is finished first.
+
+        A failed getUpdates, or a batch the inbox could not take (the database is away), is retried with
+        backoff; an unstored batch is not confirmed, so Telegram sends it again.
+        """
+        backoff = Backoff(first=1.0, cap=60.0)
+        while not stop.is_set():
+            try:
+                await self._gateway.delete_webhook()
+                break
+            except TelegramError as exc:
+                await backoff.failed(log, "polling: deleteWebhook", exc, stop)
+        backoff.reset()
         while not stop.is_set():
             fetch = asyncio.ensure_future(
                 self._gateway.get_updates(
@@ -168,15 +178,23 @@ class Poller:
             stopped.cancel()
             try:
                 updates = fetch.result()
-            except TelegramError as exc:
-                log.warning("getUpdates failed, retrying in %.0fs: %s", backoff, exc.description)
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 60.0)
+            except TelegramRetryAfter as exc:
+                log.warning("polling: getUpdates answered 429, waiting %.0fs", exc.retry_after)
+                await sleep_or_stop(stop, exc.retry_after)
                 continue
-            backoff = 1.0
+            except Exception as exc:
+                await backoff.failed(log, "polling: getUpdates", exc, stop)
+                continue
             if not updates:
+                backoff.reset()
                 continue
-            await self._ingestor.ingest(updates)  # durable first ...
+            try:
+                await self._ingestor.ingest(updates)  # durable first ...
+            except Exception as exc:
+                # not confirmed: the next getUpdates asks from the same offset and gets the batch again
+                await backoff.failed(log, "polling: storing updates in the inbox", exc, stop)
+                continue
+            backoff.reset()
             ids = [u["update_id"] for u in updates if isinstance(u.get("update_id"), int)]
             if ids:
                 self.offset = max(ids) + 1  # ... then confirmed by the next getUpdates
@@ -191,11 +209,6 @@ class Poller:
             )
         except TelegramError as exc:
             log.info("final offset confirmation failed (updates will be redelivered): %s", exc)
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

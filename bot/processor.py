@@ -11,7 +11,7 @@ import logging
 import time
 
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
-from bot.loops import wait_for_work
+from bot.loops import Backoff, is_outage, wait_for_work
 from handlers.admin import on_digest_command, on_membership_change
 from handlers.context import HandlerContext
 from handlers.desk import on_card_button, on_staff_reply
@@ -42,9 +42,19 @@ class InboxProcessor:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process pending rows until `stop`; the row in hand is finished before returning."""
+        """Process pending rows until `stop`; the row in hand is finished before returning.
+
+        A round that fails because the database, Redis or the Bot API is away is retried with backoff;
+        its rows stay pending and are handled, in order, once the outage ends.
+        """
+        backoff = Backoff()
         while not stop.is_set():
-            handled = await self.run_once()
+            try:
+                handled = await self.run_once()
+            except Exception as exc:
+                await backoff.failed(log, "inbox", exc, stop)
+                continue
+            backoff.reset()
             if handled:
                 continue
             await wait_for_work(self._wake, stop, self._idle)
@@ -71,6 +81,8 @@ class InboxProcessor:
                 await uow.commit()
             return
         except Exception as exc:
+            if is_outage(exc):
+                raise  # not the row's fault: it stays pending, without using up an attempt
             log.exception("inbox row %s (%s) failed", row.id, row.kind)
             async with self._ctx.unit_of_work() as uow:
                 await uow.inbox.record_failure(

@@ -7,7 +7,6 @@ instance that wins is the lease, so two instances never send the same digest twi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from bot.loops import Backoff, sleep_or_stop
 from storage.base import utcnow
 from storage.uow import UnitOfWork
 
@@ -69,17 +69,23 @@ class Scheduler:
             await stop.wait()
             return
         upcoming = {job.name: job.next_after(self._clock(), self._tz) for job in self.jobs}
+        backoff = Backoff(cap=60.0)
         while not stop.is_set():
             name = min(upcoming, key=lambda n: upcoming[n])
             wait = (upcoming[name] - self._clock()).total_seconds()
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=min(wait, 60.0))
+                await sleep_or_stop(stop, min(wait, 60.0))
                 continue
             job = next(j for j in self.jobs if j.name == name)
             slot = upcoming[name]
+            try:
+                await self.run_slot(job, slot)
+            except Exception as exc:
+                # the database is away: the same slot is tried again (its claim keeps it to one run)
+                await backoff.failed(log, f"scheduler: job {job.name}", exc, stop)
+                continue
+            backoff.reset()
             upcoming[name] = job.next_after(slot, self._tz)
-            await self.run_slot(job, slot)
 
     async def run_slot(self, job: Job, slot: datetime) -> bool:
         """Run `job` for `slot` if no other instance has; True when this instance ran it."""

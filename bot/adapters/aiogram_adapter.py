@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar, TypeVar
@@ -86,6 +87,7 @@ def _reply_markup(keyboard: port.ReplyKeyboard) -> ReplyKeyboardMarkup:
     )
 
 
+_LONG_POLL_MARGIN = 15.0
 _CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "need administrator")
 
 
@@ -93,13 +95,18 @@ class AiogramGateway:
     """TelegramGateway over aiogram; translates aiogram's errors into the port's."""
 
     def __init__(self, config: TelegramConfig) -> None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(config.api_url))
+        # a request Telegram does not answer within the time-out fails as transient and is retried
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(config.api_url), timeout=config.request_timeout_seconds
+        )
         self._bot = Bot(
             token=config.token.get_secret_value(),
             session=session,
             default=DefaultBotProperties(link_preview=LinkPreviewOptions(is_disabled=True)),
         )
         self._polling_timeout = config.polling_timeout
+        # a long poll may take the polling timeout plus this before it counts as lost
+        self._long_poll_margin = min(_LONG_POLL_MARGIN, config.request_timeout_seconds)
 
     @property
     def bot(self) -> Bot:
@@ -140,7 +147,8 @@ class AiogramGateway:
     ) -> list[dict[str, Any]]:
         """Long-poll for raw updates."""
         method = _RawGetUpdates(offset=offset, limit=limit, timeout=timeout, allowed_updates=allowed_updates)
-        return await self._call("getUpdates", self._bot(method, request_timeout=timeout + 15))
+        request_timeout = math.ceil(timeout + self._long_poll_margin)
+        return await self._call("getUpdates", self._bot(method, request_timeout=request_timeout))
 
     async def set_webhook(self, url: str, *, secret_token: str | None, allowed_updates: list[str]) -> None:
         """Register the webhook."""

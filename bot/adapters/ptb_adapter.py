@@ -57,8 +57,9 @@ from bot.config import TelegramConfig
 
 T = TypeVar("T")
 
-# Like aiogram's session (60 s per request): a short read time-out makes a slow answer look like a
-# failure, and a retried sendMessage can post twice (the Bot API has no idempotency key).
+# Like aiogram's session (60 s per request by default, `telegram.request_timeout_seconds`): a short read
+# time-out makes a slow answer look like a failure, and a retried sendMessage can post twice (the Bot API
+# has no idempotency key).
 _CONNECT_TIMEOUT = 10.0
 _REQUEST_TIMEOUT = 60.0
 _POOL_TIMEOUT = 5.0
@@ -132,13 +133,13 @@ def _reply_markup(keyboard: port.ReplyKeyboard) -> ReplyKeyboardMarkup:
     )
 
 
-def _request(*, connections: int) -> _StatusRequest:
+def _request(*, connections: int, timeout: float = _REQUEST_TIMEOUT) -> _StatusRequest:
     return _StatusRequest(
         connection_pool_size=connections,
-        connect_timeout=_CONNECT_TIMEOUT,
-        read_timeout=_REQUEST_TIMEOUT,
-        write_timeout=_REQUEST_TIMEOUT,
-        media_write_timeout=_REQUEST_TIMEOUT,
+        connect_timeout=min(_CONNECT_TIMEOUT, timeout),
+        read_timeout=timeout,
+        write_timeout=timeout,
+        media_write_timeout=timeout,
         pool_timeout=_POOL_TIMEOUT,
     )
 
@@ -157,13 +158,15 @@ class PtbGateway:
                 self._token,
                 base_url=config.api_url + "/bot",
                 base_file_url=config.api_url + "/file/bot",
-                request=_request(connections=256),
+                request=_request(connections=256, timeout=config.request_timeout_seconds),
                 # one long poll at a time: ptb's getUpdates transport has a single connection
-                get_updates_request=_request(connections=1),
+                get_updates_request=_request(connections=1, timeout=config.request_timeout_seconds),
             )
         except InvalidToken:
             raise port.TelegramError("the bot token is empty or malformed") from None
         self._polling = asyncio.Lock()
+        # a long poll may take the polling timeout plus this before it counts as lost
+        self._long_poll_margin = min(_LONG_POLL_MARGIN, config.request_timeout_seconds)
 
     @property
     def bot(self) -> Bot:
@@ -248,7 +251,7 @@ class PtbGateway:
         async with self._polling:
             result = await self._call(
                 "getUpdates",
-                self._bot._post("getUpdates", data, read_timeout=timeout + _LONG_POLL_MARGIN),
+                self._bot._post("getUpdates", data, read_timeout=timeout + self._long_poll_margin),
             )
         return cast(list[dict[str, Any]], result)
 

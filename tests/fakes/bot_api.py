@@ -800,6 +800,8 @@ class FakeBotAPI:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self._hangs: list[_Delay] = []
+        self.hung: list[SentCall] = []  # calls held and dropped by hang_next: Telegram never processed them
         self._blocked: dict[int, str] = {}
         self._buckets: dict[int, _Bucket] = {}
         self._group_windows: dict[int, deque[float]] = {}
@@ -1279,6 +1281,14 @@ class FakeBotAPI:
         The call still takes effect afterwards, like a real time-out where Telegram did send the message."""
         self._delays.append(_Delay(self._fault_method(method), seconds, times, chat_id))
 
+    def hang_next(
+        self, method: str, seconds: float = 30.0, times: int | None = 1, *, chat_id: int | str | None = None
+    ) -> None:
+        """Hold the next ``times`` calls of ``method`` ("*" = any, getUpdates included) without answering,
+        until the client gives up or ``seconds`` pass, then drop them: the call has no effect and is not
+        recorded in ``sent`` (it is in ``hung``), like a request lost before Telegram processed it."""
+        self._hangs.append(_Delay(self._fault_method(method), seconds, times, chat_id))
+
     def block_chat(self, chat_id: int, description: str = KICKED) -> None:
         """Every call addressed to ``chat_id`` answers 403 ``description`` until ``unblock_chat``."""
         self._blocked[chat_id] = description
@@ -1287,9 +1297,10 @@ class FakeBotAPI:
         self._blocked.pop(chat_id, None)
 
     def clear_faults(self) -> None:
-        """Forget pending fail_next / delay_next rules and blocked chats."""
+        """Forget pending fail_next / delay_next / hang_next rules and blocked chats."""
         self._faults.clear()
         self._delays.clear()
+        self._hangs.clear()
         self._blocked.clear()
 
     # ---------------------------------------------------------------------------------------------------
@@ -1437,7 +1448,25 @@ class FakeBotAPI:
         method = self._method_names.get(request.match_info["method"].lower())
         if method is None:
             return 404, BotAPIError(404, "Not Found").payload()
+        hang = self._take_rule(self._hangs, method, self._peek_chat_id(params))
+        if hang is not None:
+            arrived = time.time()
+            await self._hold(request, hang.seconds)
+            self.hung.append(
+                SentCall(method, params, None, arrived, ok=False, error_code=504, description="held, dropped")
+            )
+            return 504, BotAPIError(504, "Gateway Timeout").payload()
         return await self._execute(method, params, files)
+
+    async def _hold(self, request: web.Request, seconds: float) -> None:
+        """Wait until the client closes the connection (its time-out) or `seconds` pass."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while loop.time() < deadline and not self._closing:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return
+            await asyncio.sleep(0.05)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
