@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import build_resources
 from bot.config import Config
 from bot.runtime import ShagymBot, build_classifier, open_gateway
+from tests.conftest import redis_url
 from tests.e2e.conftest import CITY_CHAT, RESIDENT, UTILITIES_CHAT, e2e_config, running_bot
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -177,3 +178,18 @@ async def test_healthz_fails_while_redis_is_unreachable(tmp_path: Path, fake: Fa
     assert health["checks"]["queue"]["ok"] is False
     assert health["checks"]["queue"]["backend"] == "redis"
     assert health["inbox"] == {"pending": 0, "failed": 0}
+
+
+async def test_healthz_and_queue_metrics_on_redis(tmp_path: Path, fake: FakeBotAPI) -> None:
+    config = e2e_config(tmp_path, fake, storage={"redis_url": redis_url()})
+    async with endpoint_of_a_stopped_bot(config) as bot:
+        port = bot.observability.port
+        assert port is not None
+        status, health = await healthz(port)
+        _, page = await scrape(port)
+    assert status == 200, health
+    assert health["checks"]["queue"] == {"ok": True, "backend": "redis"}
+    assert value(page, "shagym_queue_up") == 1
+    assert value(page, "shagym_queue_depth", department="utilities") >= 0  # present; Redis is shared
+    (info,) = [dict(labels) for name, labels in page if name == "shagym_info"]
+    assert info["queue"] == "redis"
