@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -91,3 +92,10 @@ async def test_admin_erases_a_residents_data_and_others_cannot(
         # writing again starts afresh: the bot no longer knows their complaints
         mine = await resident.send("/my")
         assert "нет обращений" in (mine.text or "")
+
+        # the nightly expiry is on the scheduler, and a night's slot runs on one instance only
+        (job,) = [j for j in bot.scheduler.jobs if j.name == "retention"]
+        assert job.cron == "30 3 * * *"
+        slot = datetime(2026, 11, 24, 22, 30, tzinfo=UTC)
+        assert await bot.scheduler.run_slot(job, slot)
+        assert not await bot.scheduler.run_slot(job, slot)
