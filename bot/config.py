@@ -105,6 +105,8 @@ class StorageConfig(Section):
     database_url: str = "sqlite+aiosqlite:///var/shagym.db"
     redis_url: str | None = None
     queue_lease_seconds: float = Field(default=60.0, gt=0)
+    # several instances: the leader (polling, delivery workers) renews this lease; others take over when it ends
+    leader_lease_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

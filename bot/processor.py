@@ -1,7 +1,8 @@
 """Works the inbox: each stored update goes to its handler, in order, and is marked processed after.
 
-Rows left pending by a crash are simply processed on the next start; handlers are idempotent on
-(chat id, message id), so processing an update twice never makes two complaints.
+Each instance claims rows for a lease before handling them; rows a crashed process had claimed come back
+when the lease ends. Handlers are idempotent on (chat id, message id), so even an update handled twice
+never makes two complaints.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import timedelta
 
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
 from bot.loops import Backoff, is_outage, wait_for_work
@@ -26,9 +28,18 @@ class InboxProcessor:
     """Feeds inbox rows to handlers until stopped."""
 
     def __init__(
-        self, ctx: HandlerContext, *, batch: int = 50, max_attempts: int = 5, idle: float = 1.0
+        self,
+        ctx: HandlerContext,
+        *,
+        holder: str = "local",
+        lease_seconds: float = 60.0,
+        batch: int = 20,
+        max_attempts: int = 5,
+        idle: float = 1.0,
     ) -> None:
         self._ctx = ctx
+        self._holder = holder
+        self._lease = timedelta(seconds=lease_seconds)
         self._department_chats = frozenset(d.chat_id for d in ctx.config.departments)
         self._batch = batch
         self._max_attempts = max_attempts
@@ -60,9 +71,18 @@ class InboxProcessor:
             await wait_for_work(self._wake, stop, self._idle)
 
     async def run_once(self) -> int:
-        """Process one batch of pending rows; return how many were handled."""
+        """Claim a batch of pending rows and process it; return how many were handled.
+
+        The claim keeps other instances off these rows (and off their chats) until the lease ends, so
+        several instances share one inbox without handling an update twice.
+        """
         async with self._ctx.unit_of_work() as uow:
-            rows = list(await uow.inbox.pending(limit=self._batch, max_attempts=self._max_attempts))
+            rows = list(
+                await uow.inbox.claim(
+                    self._holder, limit=self._batch, lease=self._lease, max_attempts=self._max_attempts
+                )
+            )
+            await uow.commit()
         for row in rows:
             await self.process(row)
         return len(rows)

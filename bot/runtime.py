@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.digests import DigestBuilder
 from bot.escalation import EscalationJob
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
+from bot.leases import Leadership
 from bot.logs import configure_logging
 from bot.mentions import MentionDetector
 from bot.observability import MetricSources, Observability
@@ -110,11 +112,18 @@ class ShagymBot:
             cards=self.delivery,
             digests=self.digests,
         )
-        self.processor = InboxProcessor(self.context)
+        # one id per process: several instances (and a restarted one) never share claims or leases
+        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.instance = instance
+        self.processor = InboxProcessor(
+            self.context, holder=instance, lease_seconds=config.storage.queue_lease_seconds
+        )
         self.ingestor = UpdateIngestor(
             config, self.detector, resources.unit_of_work, on_stored=self.processor.wake
         )
-        consumer = f"{socket.gethostname()}-{os.getpid()}"
+        lease_ttl = config.storage.leader_lease_seconds
+        self.polling_lease = Leadership(resources.unit_of_work, "polling", instance, ttl_seconds=lease_ttl)
+        self.delivery_lease = Leadership(resources.unit_of_work, "delivery", instance, ttl_seconds=lease_ttl)
         self.workers = [
             DepartmentWorker(
                 config,
@@ -123,7 +132,7 @@ class ShagymBot:
                 self.delivery,
                 self.limiter,
                 self.outbound,
-                consumer=f"{consumer}-{n}",
+                consumer=f"{instance}-{n}",
             )
             for department in config.departments
             for n in range(config.delivery.workers_per_department)
@@ -134,7 +143,7 @@ class ShagymBot:
         self.webhook = WebhookServer(config, self.ingestor)
         self.ready = asyncio.Event()  # set once ingress is up
         self.escalation = EscalationJob(config, resources.unit_of_work, self.outbound)
-        self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=consumer)
+        self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=instance)
         sources = MetricSources(
             self.ingestor.stats, self.processor, self.delivery.stats, self.intake.classify_seconds
         )
@@ -163,6 +172,17 @@ class ShagymBot:
                 delay = min(delay * 2, 60.0)
         return None
 
+    async def _deliver_cards(self, stop: asyncio.Event) -> None:
+        """The delivery leader's duty: re-queue what a previous leader left, then run the workers."""
+        swept = await self.enqueuer.sweep_new()
+        if swept:
+            log.info("re-queued %d complaints left unqueued by a previous run", swept)
+        workers = [asyncio.create_task(w.run(stop), name=f"delivery-{i}") for i, w in enumerate(self.workers)]
+        results = await asyncio.gather(*workers, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then stop ingress first and let work in hand finish."""
         me = await self._wait_for_telegram(stop)
@@ -174,20 +194,22 @@ class ShagymBot:
             self.config.telegram.framework,
             self.config.telegram.mode,
         )
-        swept = await self.enqueuer.sweep_new()
-        if swept:
-            log.info("re-queued %d complaints left unqueued by a previous run", swept)
         ingress_stop = asyncio.Event()
         work_stop = asyncio.Event()
-        work = [asyncio.create_task(self.processor.run(work_stop), name="inbox")]
-        work += [
-            asyncio.create_task(w.run(work_stop), name=f"delivery-{i}") for i, w in enumerate(self.workers)
+        # every instance works the inbox and the scheduler (both claim their work in the database);
+        # only the leader polls and delivers cards (see bot/leases.py)
+        work = [
+            asyncio.create_task(self.processor.run(work_stop), name="inbox"),
+            asyncio.create_task(self.scheduler.run(work_stop), name="scheduler"),
+            asyncio.create_task(self.delivery_lease.lead(self._deliver_cards, work_stop), name="delivery"),
         ]
         if self.config.telegram.mode == "webhook":
             await self.webhook.start(self.gateway)
             ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
         else:
-            ingress = asyncio.create_task(self.poller.run(ingress_stop), name="polling")
+            ingress = asyncio.create_task(
+                self.polling_lease.lead(self.poller.run, ingress_stop), name="polling"
+            )
         if self.config.observability.enabled:
             try:
                 await self.observability.start()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from storage.models import (
     DepartmentRow,
     InboxRow,
     JobRunRow,
+    LeaseRow,
     OfficialRow,
     ResidentRow,
 )
@@ -35,6 +36,10 @@ def _insert_ignoring_conflicts(session: AsyncSession, table: Any, index_elements
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+# the key of the PostgreSQL advisory lock that serialises inbox claims across instances
+_INBOX_CLAIM_LOCK = 0x5368_6167_796D  # "Shagym"
 
 
 class ChatRepository:
@@ -189,12 +194,61 @@ class InboxRepository:
         )
         return (await self._session.scalars(query)).all()
 
+    async def claim(
+        self, holder: str, *, limit: int, lease: timedelta, max_attempts: int = 5
+    ) -> Sequence[InboxRow]:
+        """Claim the oldest pending rows for `holder` until the lease ends, in id order.
+
+        Chats another holder is working on are skipped, so one chat's updates are handled by one
+        instance at a time and in order; on PostgreSQL claims are serialised by an advisory lock
+        held until the caller commits.
+        """
+        now = utcnow()
+        if self._session.get_bind().dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            await self._session.execute(lock, {"key": _INBOX_CLAIM_LOCK})
+        busy_chats = select(InboxRow.chat_id).where(
+            InboxRow.status == InboxStatus.PENDING.value,
+            InboxRow.claimed_until > now,
+            InboxRow.claimed_by != holder,
+            InboxRow.chat_id.is_not(None),
+        )
+        candidates = (
+            select(InboxRow.id)
+            .where(
+                InboxRow.status == InboxStatus.PENDING.value,
+                InboxRow.attempts < max_attempts,
+                or_(
+                    InboxRow.claimed_until.is_(None),
+                    InboxRow.claimed_until <= now,
+                    InboxRow.claimed_by == holder,
+                ),
+                or_(InboxRow.chat_id.is_(None), InboxRow.chat_id.not_in(busy_chats)),
+            )
+            .order_by(InboxRow.id)
+            .limit(limit)
+        )
+        ids = list((await self._session.scalars(candidates)).all())
+        if not ids:
+            return []
+        await self._session.execute(
+            update(InboxRow).where(InboxRow.id.in_(ids)).values(claimed_by=holder, claimed_until=now + lease)
+        )
+        query = select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id)
+        return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
+
     async def mark_processed(self, inbox_id: int) -> None:
         """The update was handled; keep the row for audit and idempotency."""
         await self._session.execute(
             update(InboxRow)
             .where(InboxRow.id == inbox_id)
-            .values(status=InboxStatus.PROCESSED.value, processed_at=utcnow(), error=None)
+            .values(
+                status=InboxStatus.PROCESSED.value,
+                processed_at=utcnow(),
+                error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
         )
 
     async def record_failure(self, inbox_id: int, error: str, *, max_attempts: int = 5) -> None:
@@ -204,6 +258,8 @@ class InboxRepository:
             return
         row.attempts += 1
         row.error = error[:2000]
+        row.claimed_by = None  # free for a retry, by this instance or another
+        row.claimed_until = None
         if row.attempts >= max_attempts:
             row.status = InboxStatus.FAILED.value
 
@@ -211,6 +267,42 @@ class InboxRepository:
         """Number of rows per status."""
         rows = await self._session.execute(select(InboxRow.status, func.count()).group_by(InboxRow.status))
         return {status: int(count) for status, count in rows.tuples()}
+
+
+class LeaseRepository:
+    """Named leases: one holder at a time until the lease expires (e.g. the polling leader)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def acquire(self, name: str, holder: str, ttl: timedelta) -> bool:
+        """Take or renew the lease for `ttl`; True when `holder` holds it afterwards."""
+        now = utcnow()
+        values = {"name": name, "holder": holder, "expires_at": now + ttl}
+        dialect = self._session.get_bind().dialect.name
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(LeaseRow)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["name"],
+                set_={"holder": holder, "expires_at": values["expires_at"]},
+                where=or_(LeaseRow.expires_at <= now, LeaseRow.holder == holder),
+            )
+            .returning(LeaseRow.holder)
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none() == holder
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up now, if `holder` has it, so another instance need not wait for it to expire."""
+        await self._session.execute(delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.holder == holder))
+
+    async def holder(self, name: str) -> str | None:
+        """Who holds the lease now, if anyone."""
+        row = await self._session.get(LeaseRow, name, populate_existing=True)
+        if row is None or row.expires_at <= utcnow():
+            return None
+        return row.holder
 
 
 class ResidentRepository:

@@ -13,6 +13,7 @@ from storage.repositories import (
     DirectoryRepository,
     InboxRepository,
     JobRunRepository,
+    LeaseRepository,
     ResidentRepository,
 )
 from storage.retention import RetentionRepository
@@ -30,6 +31,7 @@ class UnitOfWork:
     conversations: ConversationRepository
     jobs: JobRunRepository
     retention: RetentionRepository
+    leases: LeaseRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -44,6 +46,7 @@ class UnitOfWork:
         self.conversations = ConversationRepository(self.session)
         self.jobs = JobRunRepository(self.session)
         self.retention = RetentionRepository(self.session)
+        self.leases = LeaseRepository(self.session)
         return self
 
     async def __aexit__(

@@ -56,6 +56,8 @@ def e2e_config(tmp_path: Path, fake: FakeBotAPI, *, framework: str = "aiogram", 
         }
     )
     base["storage"]["database_url"] = f"sqlite+aiosqlite:///{tmp_path / 'shagym.db'}"
+    # a restarted bot takes over from its killed predecessor within seconds, not the default 15 s
+    base["storage"]["leader_lease_seconds"] = 2
     base["classifier"]["engine"] = "keywords"
     # the health and metrics endpoint on any free port: several bots may run at once on this machine
     base["observability"]["port"] = 0
