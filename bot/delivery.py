@@ -223,6 +223,10 @@ class CardDelivery:
             row = await uow.complaints.get(complaint_id)
             if row is None or row.card_chat_id is None or row.card_message_id is None:
                 return
+            if row.card_state == "sending":
+                # its card is being sent (its card_* still point at the combined message listing it):
+                # the card goes out rendered fresh, and the worker then refreshes the listing
+                return
             listing = await self._listing(uow, row.id) if row.card_state in LISTED_STATES else None
             if listing is not None:
                 await self._refresh_listing(listing, uow=uow)

@@ -204,8 +204,10 @@ class DeskActions:
             return "desk.moved"
         if row.card_message_id is not None and press.message_id != row.card_message_id:
             return "desk.stale"
-        if row.card_state in LISTED_STATES:
-            return "desk.stale"  # a combined message has only "open" buttons: anything else is forged
+        if row.card_state in LISTED_STATES or (row.card_state == "sending" and row.card_message_id):
+            # card_* point at a combined message (its own card may be on the way): that message has
+            # only "open" buttons, so anything else pressed there is forged
+            return "desk.stale"
         if ComplaintStatus(row.status).is_final:
             return "desk.closed"
         return None
@@ -223,7 +225,7 @@ class DeskActions:
         if row is None or row.department_id != department.id:
             return DeskResult(t("desk.moved", lang), alert=True)
         listed_here = (row.card_chat_id, row.card_message_id) == (press.chat_id, press.message_id)
-        if not listed_here or row.card_state not in LISTED_STATES:
+        if not listed_here or row.card_state not in (*LISTED_STATES, "sending"):
             return DeskResult(t("desk.stale", lang), alert=True)
         if ComplaintStatus(row.status).is_final:
             return DeskResult(t("desk.closed", lang), alert=True)

@@ -297,3 +297,25 @@ async def test_a_refused_combined_message_loses_nothing(harness: Harness) -> Non
 
 async def test_combine_settings_default_on() -> None:
     assert DeliveryConfig().combine_min == 3 and DeliveryConfig().combine_max == 10
+
+
+async def test_while_an_opened_card_is_on_its_way_the_listing_is_left_alone(harness: Harness) -> None:
+    budget = Budget(1)
+    utilities = worker(harness, budget)
+    await file(harness, 3)
+    await utilities.run_once()
+    await harness.bot.desk.press(press("d:open:2"))
+    async with harness.resources.unit_of_work() as uow:  # the worker has marked the send, not recorded it
+        row = await uow.complaints.get(2)
+        assert row is not None
+        row.card_state = "sending"
+        await uow.commit()
+    edits = len(harness.gateway.calls)
+    await harness.bot.delivery.refresh(2)  # e.g. the "open" handler's refresh, racing the worker
+    assert len(harness.gateway.calls) == edits  # the combined message is not edited into a card
+    assert (await harness.bot.desk.press(press("d:take:2"))).alert  # still only "open" on that message
+    assert not (await harness.bot.desk.press(press("d:open:2"))).alert
+    budget.slots = 1
+    await utilities.run_once()
+    card = messages(harness)[1]
+    assert "Обращение №2" in card.params["text"] and "d:take:2" in buttons(card)
