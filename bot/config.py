@@ -191,7 +191,7 @@ class DeliveryConfig(Section):
     def _room_for_the_minimum(cls, value: int, info: ValidationInfo) -> int:
         minimum = info.data.get("combine_min", 0)
         if minimum > 1 and value < minimum:
-            raise ValueError(f"must be at least delivery.combine_min ({minimum}), or nothing is ever combined")
+            raise ValueError(f"must be at least delivery.combine_min ({minimum}), or nothing is combined")
         return value
 
 
