@@ -319,3 +319,22 @@ async def test_while_an_opened_card_is_on_its_way_the_listing_is_left_alone(harn
     await utilities.run_once()
     card = messages(harness)[1]
     assert "Обращение №2" in card.params["text"] and "d:take:2" in buttons(card)
+
+
+async def test_a_listed_complaint_moved_by_an_edit_gets_a_card_there_and_its_line_says_so(
+    harness: Harness,
+) -> None:
+    budget = Budget(1)
+    utilities = worker(harness, budget)
+    await file(harness, 3)
+    await utilities.run_once()
+    moved = "@akim_astana огромная яма на дороге на улице Абая 20, машины бьют колёса"
+    await harness.feed(harness.update(moved, message_id=1002, edited=True, entities=mention(moved)))
+    assert (await rows(harness))[2].department_id == "transport_roads"
+    await harness.deliver()  # the roads worker, whose chat has budget to spare
+    (card,) = [c for c in harness.gateway.sent_to(-1001000000002) if c.method == "sendMessage"]
+    assert "Обращение №2" in card.params["text"] and "d:take:2" in buttons(card)
+    listing = [c for c in harness.gateway.sent_to(UTILITIES_CHAT) if c.method == "editMessageText"][-1]
+    assert listing.params["message_id"] == 1
+    assert "передано: Управление транспорта" in listing.params["text"]
+    assert (await harness.bot.desk.press(press("d:open:2"))).alert  # it is not this department's now
