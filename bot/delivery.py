@@ -306,7 +306,6 @@ class CardDelivery:
                 row.card_state = "sending"  # as for a card: a crash leaves a trace of a possible send
             await uow.commit()
             members = [row.id for row in rows]
-            created = [row.created_at for row in rows]
         try:
             sent = await self._gateway.send_message(department.chat_id, text, keyboard=keyboard)
         except TelegramError:
@@ -327,12 +326,9 @@ class CardDelivery:
                 if not is_outage(exc):
                     raise
                 await backoff.failed(log, f"combined message {members}: recording it", exc)
+        # `latencies` stays one value per card in `cards_sent` (the metrics endpoint pairs them)
         self.stats.combined_messages += 1
         self.stats.combined_complaints += len(members)
-        now = utcnow()
-        self.stats.latencies.extend((now - at).total_seconds() for at in created)
-        if len(self.stats.latencies) > 10000:
-            del self.stats.latencies[:5000]
         for listing in earlier:
             await self._refresh_listing(listing, quiet=True)
         log.info(
