@@ -92,6 +92,13 @@ class DeskActions:
             self._admin_cache[department.chat_id] = cached
         return user_id in cached[1]
 
+    async def refresh_later(self, complaint_id: int) -> None:
+        """Queue a card that could not be edited now: the department's worker edits it, with retries."""
+        async with self._uow_factory() as uow:
+            row = await uow.complaints.get(complaint_id)
+        if row is not None:
+            await self._enqueuer.enqueue(row.id, row.department_id)
+
     async def press(self, press: CallbackPress) -> DeskResult:
         """Apply one card button press, after checking who pressed what where."""
         parts = press.data.split(":")

@@ -27,11 +27,14 @@ from bot.telegram import (
 
 log = logging.getLogger(__name__)
 
+_MAX_DELAY = 30.0  # longest pause between two attempts of one message
+_MAX_THROTTLED = 20  # 429s in a row before a message is given up
+
 
 class Outbound:
     """Sends with rate limiting and bounded retries; a message that cannot go is logged, never raised."""
 
-    def __init__(self, gateway: TelegramGateway, limiter: RateLimiter, *, attempts: int = 4) -> None:
+    def __init__(self, gateway: TelegramGateway, limiter: RateLimiter, *, attempts: int = 6) -> None:
         self._gateway = gateway
         self._limiter = limiter
         self._attempts = attempts
@@ -44,26 +47,33 @@ class Outbound:
     async def _deliver(
         self, chat_id: int, what: str, call: Callable[[], Awaitable[SentMessage]]
     ) -> SentMessage | None:
-        """Run a send within the rate limit, retrying 429 and transient errors a few times."""
+        """Run a send within the rate limit: a 429 waits as long as Telegram says, network errors, time-outs
+        and 5xx are retried `attempts` times with growing pauses (about a minute in all)."""
         delay = 1.0
-        for attempt in range(1, self._attempts + 1):
+        failures = 0
+        throttled = 0
+        while failures < self._attempts and throttled < _MAX_THROTTLED:
             await self._limiter.acquire(chat_id)
             try:
                 return await call()
             except TelegramRetryAfter as exc:
+                # flood control says when to come back: a wait, not a failed attempt
+                throttled += 1
                 self._limiter.penalise(chat_id, exc.retry_after)
                 log.info("429 for chat %s, waiting %ss", chat_id, exc.retry_after)
             except TelegramTransientError as exc:
-                log.warning("%s to %s failed (attempt %d): %s", what, chat_id, attempt, exc.description)
-                await asyncio.sleep(delay)
-                delay *= 2
+                failures += 1
+                log.warning("%s to %s failed (attempt %d): %s", what, chat_id, failures, exc.description)
+                if failures < self._attempts:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _MAX_DELAY)
             except TelegramForbidden as exc:
                 log.warning("cannot write to chat %s: %s", chat_id, exc.description)
                 return None
             except TelegramError as exc:
                 log.error("%s to %s refused: %s", what, chat_id, exc.description)
                 return None
-        log.error("giving up on a %s to chat %s after %d attempts", what, chat_id, self._attempts)
+        log.error("giving up on a %s to chat %s after %d failures", what, chat_id, failures + throttled)
         return None
 
     async def send(

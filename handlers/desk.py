@@ -6,6 +6,7 @@ import logging
 
 from bot.desk import DeskResult
 from bot.events import CallbackPress, IncomingMessage
+from bot.telegram import TelegramError
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,15 @@ async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, 
     if result.prompt is not None:
         await ctx.outbound.send(chat_id, result.prompt, html=False, reply_to_message_id=card_message_id)
     for complaint_id in result.refresh or []:
-        await ctx.cards.refresh(complaint_id)
+        try:
+            await ctx.cards.refresh(complaint_id)
+        except TelegramError as exc:
+            # the change is committed: the department worker edits the card later, with its retries,
+            # and the resident's notice below still goes out now
+            log.warning(
+                "card of %s not refreshed now (%s); queued for the worker", complaint_id, exc.description
+            )
+            await ctx.desk.refresh_later(complaint_id)
     if result.retire_card is not None:
         old_chat, old_message, text = result.retire_card
         await ctx.outbound.edit(old_chat, old_message, text)
