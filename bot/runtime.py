@@ -145,7 +145,11 @@ class ShagymBot:
         self.escalation = EscalationJob(config, resources.unit_of_work, self.outbound)
         self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=instance)
         sources = MetricSources(
-            self.ingestor.stats, self.processor, self.delivery.stats, self.intake.classify_seconds
+            self.ingestor.stats,
+            self.processor,
+            self.delivery.stats,
+            self.intake.classify_seconds,
+            leases=(self.polling_lease, self.delivery_lease),
         )
         self.observability = Observability(config, sources, resources.unit_of_work, resources.queue)
 
