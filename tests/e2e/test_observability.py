@@ -131,6 +131,8 @@ async def test_metrics_follow_a_complaint_through_the_running_bot(
                 "shagym_database_up": 1,
                 "shagym_queue_up": 1,
                 "process_resident_memory_bytes": POSITIVE,
+                "shagym_leader{role=polling}": 1,  # the only instance leads both
+                "shagym_leader{role=delivery}": 1,
             },
         )
         status, health = await healthz(port)
@@ -140,6 +142,7 @@ async def test_metrics_follow_a_complaint_through_the_running_bot(
     assert health["checks"]["database"]["ok"] and health["checks"]["queue"]["ok"]
     assert health["inbox"] == {"pending": 0, "failed": 0}
     assert health["framework"] == framework
+    assert health["leader"] == {"polling": True, "delivery": True}
     for body in (text, str(health)):
         assert fake.token not in body
         assert RESIDENT["first_name"] not in body and RESIDENT["username"] not in body
