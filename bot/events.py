@@ -7,6 +7,8 @@ so an update is parsed the same way when it arrives and when it is replayed afte
 from __future__ import annotations
 
 import logging
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,41 +146,90 @@ class UnsupportedUpdate:
 Event = IncomingMessage | CallbackPress | UnsupportedUpdate
 
 
+# Telegram's ids fit in 64 bits; a larger integer would fail in the database, not in the parser.
+_INT64 = range(-(2**63), 2**63)
+
+
+def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        return False
+    return not isinstance(value, int) or isinstance(value, bool) or value in _INT64
+
+
+# PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded; each becomes U+FFFD, which is
+# also one UTF-16 unit, so entity offsets stay valid.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        return _UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", value)
+    return value
+
+
 def _require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(mapping, dict):
         raise MalformedUpdate(f"{where} is not an object")
     value = mapping.get(key)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+    if not _fits(value, kind):
         raise MalformedUpdate(f"{where}.{key} is missing or has the wrong type")
-    return value
+    return _storable(value)
 
 
 def _optional(mapping: Any, key: str, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(mapping, dict):
         return None
     value = mapping.get(key)
-    if value is None or not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+    if value is None or not _fits(value, kind):
         return None
-    return value
+    return _storable(value)
+
+
+def _number(value: Any) -> float | None:
+    """A finite int or float (not a bool), as a float; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+# Telegram's own limits (names 64, titles 128, usernames 32 characters) with room to spare: a longer
+# name or title is cut, a longer username or chat type cannot be real and is dropped or cut, so a forged
+# update cannot overflow a column when the chat or the resident is stored.
+_NAME_LIMIT = 64
+_TITLE_LIMIT = 128
+_USERNAME_LIMIT = 64
+_TYPE_LIMIT = 16
+
+
+def _clipped(mapping: Any, key: str, limit: int) -> str | None:
+    value = _optional(mapping, key, str)
+    return value[:limit] if value is not None else None
+
+
+def _username(mapping: Any) -> str | None:
+    value = _optional(mapping, "username", str)
+    return value if value is not None and len(value) <= _USERNAME_LIMIT else None
 
 
 def _user(raw: Any, where: str) -> User:
     return User(
         id=_require(raw, "id", int, where),
         is_bot=bool(raw.get("is_bot", False)),
-        first_name=_optional(raw, "first_name", str) or "",
-        last_name=_optional(raw, "last_name", str),
-        username=_optional(raw, "username", str),
-        language_code=_optional(raw, "language_code", str),
+        first_name=_clipped(raw, "first_name", _NAME_LIMIT) or "",
+        last_name=_clipped(raw, "last_name", _NAME_LIMIT),
+        username=_username(raw),
+        language_code=_clipped(raw, "language_code", _TYPE_LIMIT),
     )
 
 
-def _chat(raw: Any) -> Chat:
+def parse_chat(raw: Any) -> Chat:
+    """A chat object from the wire format; raise MalformedUpdate without an integer id and a type."""
     return Chat(
         id=_require(raw, "id", int, "chat"),
-        type=_require(raw, "type", str, "chat"),
-        title=_optional(raw, "title", str),
-        username=_optional(raw, "username", str),
+        type=_require(raw, "type", str, "chat")[:_TYPE_LIMIT],
+        title=_clipped(raw, "title", _TITLE_LIMIT),
+        username=_username(raw),
     )
 
 
@@ -198,6 +249,10 @@ def _entities(raw: Any) -> tuple[Entity, ...]:
         user_id = user.get("id") if isinstance(user, dict) and isinstance(user.get("id"), int) else None
         entities.append(Entity(type=kind, offset=offset, length=length, user_id=user_id))
     return tuple(entities)
+
+
+def _area(size: dict[str, Any]) -> float:
+    return (_number(size.get("width")) or 0.0) * (_number(size.get("height")) or 0.0)
 
 
 def _content_type(raw: dict[str, Any]) -> str:
@@ -220,7 +275,7 @@ def _content_type(raw: dict[str, Any]) -> str:
 
 
 def _message(update_id: int, kind: str, raw: Any) -> IncomingMessage:
-    chat = _chat(_require({"m": raw}, "m", dict, kind).get("chat"))
+    chat = parse_chat(_require({"m": raw}, "m", dict, kind).get("chat"))
     message_id = _require(raw, "message_id", int, kind)
     sender_raw = raw.get("from") or raw.get("sender_chat")
     sender = None
@@ -236,19 +291,21 @@ def _message(update_id: int, kind: str, raw: Any) -> IncomingMessage:
     if isinstance(photo_sizes, list) and photo_sizes:
         sizes = [p for p in photo_sizes if isinstance(p, dict) and isinstance(p.get("file_id"), str)]
         if sizes:
-            largest = max(sizes, key=lambda p: (p.get("width") or 0) * (p.get("height") or 0))
-            photos = (largest["file_id"],)
+            largest = max(sizes, key=_area)
+            photos = (_storable(largest["file_id"]),)
     location = None
     loc = raw.get("location")
-    if isinstance(loc, dict) and isinstance(loc.get("latitude"), int | float):
-        location = Location(float(loc["latitude"]), float(loc.get("longitude") or 0.0))
+    if isinstance(loc, dict):
+        latitude, longitude = _number(loc.get("latitude")), _number(loc.get("longitude"))
+        if latitude is not None and longitude is not None and abs(latitude) <= 90 and abs(longitude) <= 180:
+            location = Location(latitude, longitude)
     contact = None
     con = raw.get("contact")
     if isinstance(con, dict) and isinstance(con.get("phone_number"), str):
         contact = Contact(
-            phone_number=con["phone_number"],
+            phone_number=_storable(con["phone_number"]),
             user_id=_optional(con, "user_id", int),
-            first_name=_optional(con, "first_name", str) or "",
+            first_name=_clipped(con, "first_name", _NAME_LIMIT) or "",
         )
     reply_to = None
     reply = raw.get("reply_to_message")
@@ -257,7 +314,7 @@ def _message(update_id: int, kind: str, raw: Any) -> IncomingMessage:
         reply_to = ReplyTo(
             message_id=reply["message_id"],
             from_user_id=_optional(reply_from, "id", int),
-            from_username=_optional(reply_from, "username", str),
+            from_username=_username(reply_from),
         )
     return IncomingMessage(
         update_id=update_id,

@@ -21,6 +21,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.duplicates import DuplicateFinder
 from bot.events import IncomingMessage, User
+from bot.i18n import normalize_language
 from bot.latency import LatencyHistogram
 from bot.mentions import Mention, MentionDetector
 from storage.base import utcnow
@@ -243,7 +244,7 @@ class ComplaintIntake:
                     sender.id,
                     username=sender.username,
                     full_name=sender.full_name or None,
-                    language=sender.language_code,
+                    language=normalize_language(sender.language_code) if sender.language_code else None,
                 )
                 resident_id = resident.id
                 author_name = _author_label(sender)

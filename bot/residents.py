@@ -21,7 +21,7 @@ from bot.i18n import LANGUAGES, normalize_language, t
 from bot.pipeline import ComplaintIntake, Draft
 from bot.retention import DataEraser
 from bot.telegram import Button, Keyboard, ReplyButton, ReplyKeyboard
-from bot.text import utf16_len
+from bot.text import parse_number, utf16_len
 from storage.base import utcnow
 from storage.models import ComplaintRow, ResidentRow
 from storage.uow import UnitOfWork
@@ -275,10 +275,9 @@ class ResidentOffice:
         return Reply("\n".join(lines))
 
     async def _status(self, user_id: int, argument: str, lang: str) -> Reply:
-        number_text = argument.lstrip("№#")
-        if not number_text.isdigit():
+        number = parse_number(argument.lstrip("№#"))
+        if number is None:
             return Reply(t("status.usage", lang))
-        number = int(number_text)
         row = await self._own_complaint(user_id, number)
         if row is None:
             return Reply(t("status.not_found", lang, number=number))
@@ -307,9 +306,9 @@ class ResidentOffice:
         return moment.astimezone(self._config.tz).strftime("%d.%m.%Y %H:%M")
 
     async def _admin_block(self, argument: str, block: bool, lang: str) -> Reply:
-        if not argument.lstrip("-").isdigit():
+        user_id = parse_number(argument, signed=True)
+        if user_id is None:
             return Reply(t("admin.usage", lang))
-        user_id = int(argument)
         async with self._uow_factory() as uow:
             await uow.residents.set_blocked(user_id, block)
             await uow.commit()
@@ -317,9 +316,9 @@ class ResidentOffice:
         return Reply(t("admin.blocked" if block else "admin.unblocked", lang, user_id=user_id))
 
     async def _admin_erase(self, argument: str, lang: str) -> Reply:
-        if not argument.lstrip("-").isdigit():
+        user_id = parse_number(argument, signed=True)
+        if user_id is None:
             return Reply(t("admin.usage", lang))
-        user_id = int(argument)
         report = await self._eraser.erase_resident(user_id)
         if not report.found:
             return Reply(t("admin.erase_nothing", lang, user_id=user_id))
@@ -358,11 +357,13 @@ class ResidentOffice:
         if blocked:
             return [Reply("", notice=t("blocked", lang))]
         parts = press.data.split(":")
-        if len(parts) >= 3 and parts[0] == "r" and parts[1] == "fix" and parts[2].isdigit():
-            return await self._confirm_fix(press.sender.id, int(parts[2]), parts[3:] == ["y"], lang)
-        if len(parts) < 3 or parts[0] != "r" or not parts[-1].isdigit():
+        numbers = [parse_number(part) for part in parts]
+        if len(parts) >= 3 and parts[0] == "r" and parts[1] == "fix" and (number := numbers[2]) is not None:
+            return await self._confirm_fix(press.sender.id, number, parts[3:] == ["y"], lang)
+        draft_id = numbers[-1]
+        if len(parts) < 3 or parts[0] != "r" or draft_id is None:
             return [Reply("", notice=t("confirm.stale", lang))]
-        action, draft_id = parts[1], int(parts[-1])
+        action = parts[1]
         async with self._uow_factory() as uow:
             row = await uow.conversations.get(press.sender.id)
         draft = DraftState.from_json(row.data) if row is not None and row.state == "draft" else None
@@ -384,8 +385,7 @@ class ResidentOffice:
             return [
                 Reply(t("draft.pick_category", lang), keyboard=tuple(rows), edit_message_id=press.message_id)
             ]
-        if action == "set" and len(parts) == 4 and parts[2].isdigit():
-            index = int(parts[2])
+        if action == "set" and len(parts) == 4 and (index := numbers[2]) is not None:
             if index >= len(self._config.categories):
                 return [Reply("", notice=t("confirm.stale", lang))]
             draft.category = self._config.categories[index].id

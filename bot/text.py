@@ -8,7 +8,15 @@ half. No Telegram library is imported: handlers, the digest and tests share thes
 
 from __future__ import annotations
 
-__all__ = ["escape_html", "split_message", "truncate", "utf16_len", "utf16_slice", "utf16_span"]
+__all__ = [
+    "escape_html",
+    "parse_number",
+    "split_message",
+    "truncate",
+    "utf16_len",
+    "utf16_slice",
+    "utf16_span",
+]
 
 _CODEC = "utf-16-le"
 # Lone surrogates can reach us in a Python str (e.g. from a bad decode); "surrogatepass" gives them the one
@@ -133,3 +141,14 @@ def escape_html(text: str, *, quote: bool = False) -> str:
     """Escape &, < and > for Telegram's HTML parse mode (and " when `quote`, for attribute values)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return escaped.replace('"', "&quot;") if quote else escaped
+
+
+def parse_number(text: str, *, signed: bool = False) -> int | None:
+    """An integer typed by a person or carried in callback data: ASCII digits (and a leading minus when
+    `signed`) that fit in 64 bits, else None. str.isdigit() alone also accepts "²" and other digits
+    int() rejects, and a 30-digit number would fail in the database."""
+    body = text[1:] if signed and text.startswith("-") else text
+    if not body or not body.isascii() or not body.isdigit() or len(body) > 19:
+        return None
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None

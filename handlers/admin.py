@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.events import IncomingMessage
+from bot.events import IncomingMessage, MalformedUpdate, parse_chat
 from handlers.context import HandlerContext
 from storage.base import utcnow
 
@@ -28,11 +28,13 @@ async def on_membership_change(update: dict[str, Any], ctx: HandlerContext) -> N
         status,
         extra={"chat_id": chat_id, "chat_title": chat.get("title")},
     )
-    if isinstance(chat_id, int) and isinstance(chat.get("type"), str) and chat.get("type") != "private":
+    try:  # the same checks as for a message's chat: ids in range, strings only, lengths within limits
+        seen = parse_chat(chat)
+    except MalformedUpdate:
+        return
+    if not seen.is_private:
         async with ctx.unit_of_work() as uow:
-            await uow.chats.upsert_seen(
-                chat_id, type=chat["type"], title=chat.get("title"), username=chat.get("username")
-            )
+            await uow.chats.upsert_seen(seen.id, type=seen.type, title=seen.title, username=seen.username)
             await uow.commit()
 
 

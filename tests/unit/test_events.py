@@ -137,3 +137,56 @@ def test_bad_entities_are_skipped_not_fatal() -> None:
     event = parse_update(update)
     assert isinstance(event, IncomingMessage)
     assert event.entities == ()
+
+
+def test_location_and_photo_sizes_of_the_wrong_type_are_ignored() -> None:
+    event = parse_update(
+        group_message(
+            location={"latitude": 51.1, "longitude": "east"},
+            photo=[{"file_id": "small", "width": {"w": 1}, "height": "tall"}, {"file_id": "big", "width": 9}],
+        )
+    )
+    assert isinstance(event, IncomingMessage)
+    assert event.location is None
+    assert event.photos in (("small",), ("big",))
+    for location in (
+        {"latitude": 1e308, "longitude": 1e308},
+        {"latitude": True, "longitude": 2},
+        {"latitude": 1},
+    ):
+        event = parse_update(group_message(location=location))
+        assert isinstance(event, IncomingMessage) and event.location is None
+    event = parse_update(group_message(location={"latitude": 51, "longitude": 71.4}))
+    assert isinstance(event, IncomingMessage) and event.location is not None
+    assert (event.location.latitude, event.location.longitude) == (51.0, 71.4)
+
+
+def test_ids_beyond_64_bits_are_malformed() -> None:
+    with pytest.raises(MalformedUpdate):
+        parse_update(group_message(message_id=2**63))
+    with pytest.raises(MalformedUpdate):
+        parse_update(group_message(chat={"id": -(2**63) - 1, "type": "group"}))
+    event = parse_update(group_message(message_id=2**63 - 1))
+    assert isinstance(event, IncomingMessage) and event.message_id == 2**63 - 1
+
+
+def test_values_that_cannot_be_stored_are_made_storable() -> None:
+    event = parse_update(
+        group_message(
+            text="🔥 @akim_astana нет\x00воды",
+            chat={"id": -1001, "type": "supergroup" * 5, "title": "Ч" * 500, "username": "u" * 100},
+            **{
+                "from": {
+                    "id": 5,
+                    "first_name": "А\x00" * 100,
+                    "last_name": "Б" * 100,
+                    "language_code": "x" * 40,
+                }
+            },
+        )
+    )
+    assert isinstance(event, IncomingMessage) and event.sender is not None
+    assert event.text == "🔥 @akim_astana нет\ufffdводы"  # same UTF-16 length: entity offsets still hold
+    assert len(event.chat.type) == 16 and len(event.chat.title or "") == 128 and event.chat.username is None
+    assert "\x00" not in event.sender.first_name and len(event.sender.first_name) == 64
+    assert len(event.sender.last_name or "") == 64 and len(event.sender.language_code or "") == 16

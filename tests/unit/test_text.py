@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import escape_html, split_message, truncate, utf16_len, utf16_slice, utf16_span
+from bot.text import (
+    escape_html,
+    parse_number,
+    split_message,
+    truncate,
+    utf16_len,
+    utf16_slice,
+    utf16_span,
+)
 
 # Chat-like text: Cyrillic and Kazakh letters, spaces, line breaks, astral characters (two UTF-16 units),
 # and any other well-formed character (no lone surrogates: Telegram's text is valid UTF-16).
@@ -234,3 +242,28 @@ def test_escape_html_escapes_the_three_characters_telegram_needs() -> None:
 
 def test_escape_html_quotes_for_attribute_values() -> None:
     assert escape_html('a"b<', quote=True) == "a&quot;b&lt;"
+
+
+@pytest.mark.parametrize(
+    ("text", "signed", "expected"),
+    [
+        ("42", False, 42),
+        ("007", False, 7),
+        ("-5", True, -5),
+        ("-5", False, None),
+        ("--5", True, None),
+        ("-", True, None),
+        ("", False, None),
+        ("²", False, None),  # isdigit() says yes, int() says no
+        ("١٢", False, None),  # Arabic-Indic digits: a number, but not one a Telegram id is written in
+        (" 1", False, None),
+        ("9223372036854775807", False, 2**63 - 1),
+        ("9223372036854775808", False, None),
+        ("-9223372036854775808", True, -(2**63)),
+        ("9" * 30, False, None),
+    ],
+)
+def test_parse_number_accepts_only_ascii_integers_within_64_bits(
+    text: str, signed: bool, expected: int | None
+) -> None:
+    assert parse_number(text, signed=signed) == expected
