@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
@@ -96,3 +97,24 @@ async def sleep_or_stop(stop: asyncio.Event | None, seconds: float) -> None:
         return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def supervise(
+    name: str,
+    run: Callable[[asyncio.Event], Awaitable[None]],
+    stop: asyncio.Event,
+    log: logging.Logger,
+    *,
+    pause: float = 1.0,
+) -> None:
+    """Run `run(stop)` until it returns; when it fails, log why and start it again after a pause, so an
+    unexpected error in one loop never stops the bot (the loops handle outages themselves)."""
+    backoff = Backoff(first=pause, cap=60.0)
+    while True:
+        try:
+            await run(stop)
+            return
+        except Exception as exc:
+            await backoff.failed(log, f"{name} ended on an error, restarting it", exc, stop)
+            if stop.is_set():
+                return

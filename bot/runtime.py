@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TextIO
 
 from bot.app import Resources, build_resources
@@ -30,6 +31,7 @@ from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
 from bot.leases import Leadership
 from bot.logs import configure_logging
+from bot.loops import supervise
 from bot.mentions import MentionDetector
 from bot.observability import MetricSources, Observability
 from bot.outbound import Acknowledger, Outbound
@@ -202,17 +204,22 @@ class ShagymBot:
         work_stop = asyncio.Event()
         # every instance works the inbox and the scheduler (both claim their work in the database);
         # only the leader polls and delivers cards (see bot/leases.py)
+        # each loop rides out outages itself; `supervise` restarts one that ends on anything else
         work = [
-            asyncio.create_task(self.processor.run(work_stop), name="inbox"),
-            asyncio.create_task(self.scheduler.run(work_stop), name="scheduler"),
-            asyncio.create_task(self.delivery_lease.lead(self._deliver_cards, work_stop), name="delivery"),
+            asyncio.create_task(supervise("inbox", self.processor.run, work_stop, log), name="inbox"),
+            asyncio.create_task(supervise("scheduler", self.scheduler.run, work_stop, log), name="scheduler"),
+            asyncio.create_task(
+                supervise("delivery", partial(self.delivery_lease.lead, self._deliver_cards), work_stop, log),
+                name="delivery",
+            ),
         ]
         if self.config.telegram.mode == "webhook":
             await self.webhook.start(self.gateway)
             ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
         else:
             ingress = asyncio.create_task(
-                self.polling_lease.lead(self.poller.run, ingress_stop), name="polling"
+                supervise("polling", partial(self.polling_lease.lead, self.poller.run), ingress_stop, log),
+                name="polling",
             )
         if self.config.observability.enabled:
             try:

@@ -1,0 +1,215 @@
+"""Loop helpers and loops under outages: what counts as an outage, what is logged, what is retried."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
+
+from bot.ingress import Poller
+from bot.loops import Backoff, describe, is_outage, supervise
+from bot.scheduler import Job, Scheduler
+from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
+
+PERSONAL = "Айгерим +77011234567"
+
+
+def sql_error(kind: type[sa_errors.DBAPIError], message: str) -> sa_errors.DBAPIError:
+    return kind("INSERT INTO complaints (text) VALUES ($1)", (PERSONAL,), Exception(message))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sql_error(sa_errors.OperationalError, "connection refused"),
+        sql_error(sa_errors.InterfaceError, "connection is closed"),
+        sa_errors.DBAPIError("SELECT 1", None, Exception("terminated"), connection_invalidated=True),
+        redis_errors.ConnectionError("Error 111 connecting"),
+        redis_errors.BusyLoadingError("Redis is loading the dataset in memory"),
+        redis_errors.TimeoutError("Timeout reading from socket"),
+        TelegramTransientError("Bad Gateway"),
+        ConnectionRefusedError(111, "Connect call failed"),
+        TimeoutError(),
+    ],
+)
+def test_outages_are_recognised(error: BaseException) -> None:
+    assert is_outage(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        sql_error(sa_errors.IntegrityError, "duplicate key value violates unique constraint"),
+        redis_errors.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"),
+        TelegramBadRequest("Bad Request: message is too long"),
+        TelegramError("the bot token was rejected (401 Unauthorized)"),
+        ValueError("a bug"),
+        FileNotFoundError("districts.geojson"),
+    ],
+)
+def test_bugs_and_refusals_are_not_outages(error: BaseException) -> None:
+    assert not is_outage(error)
+
+
+def test_describe_never_shows_sql_parameters() -> None:
+    text = describe(sql_error(sa_errors.OperationalError, "connection refused\nDETAIL: more"))
+    assert text == "OperationalError (Exception: connection refused)"
+    assert PERSONAL not in describe(sa_errors.StatementError("failed", "SELECT $1", (PERSONAL,), None))
+
+
+async def test_backoff_doubles_up_to_its_cap_and_resets(caplog: pytest.LogCaptureFixture) -> None:
+    stop = asyncio.Event()
+    stop.set()  # no real pauses in a unit test
+    backoff = Backoff(first=0.5, cap=2.0)
+    delays = []
+    for _ in range(4):
+        delays.append(backoff.delay)
+        await backoff.failed(logging.getLogger("test"), "inbox", ConnectionRefusedError(111, "refused"), stop)
+    assert delays == [0.5, 1.0, 2.0, 2.0]
+    backoff.reset()
+    assert backoff.delay == 0.5 and backoff.failures == 0
+    assert "inbox: ConnectionRefusedError: [Errno 111] refused; retrying in 0.5s" in caplog.text
+
+
+async def test_supervise_restarts_a_loop_that_fails(caplog: pytest.LogCaptureFixture) -> None:
+    calls = 0
+
+    async def loop(stop: asyncio.Event) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise RuntimeError("a bug")
+
+    await supervise("inbox", loop, asyncio.Event(), logging.getLogger("test"), pause=0.01)
+    assert calls == 3
+    assert "inbox ended on an error, restarting it: RuntimeError: a bug" in caplog.text
+
+
+class FlakyGateway:
+    """getUpdates returns whatever is not confirmed yet; records the offsets asked for."""
+
+    def __init__(self, updates: list[dict[str, Any]], stop: asyncio.Event) -> None:
+        self.updates = updates
+        self.offsets: list[int | None] = []
+        self.stop = stop
+
+    async def delete_webhook(self) -> None:
+        return None
+
+    async def get_updates(
+        self, *, offset: int | None, timeout: int, limit: int, allowed_updates: list[str]
+    ) -> list[dict[str, Any]]:
+        self.offsets.append(offset)
+        pending = [u for u in self.updates if offset is None or u["update_id"] >= offset]
+        if not pending:
+            self.stop.set()
+        return pending
+
+
+class FlakyIngestor:
+    """The inbox is away for the first batch, then stores everything."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.stored: list[int] = []
+
+    async def ingest(self, updates: list[dict[str, Any]]) -> int:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise sql_error(sa_errors.OperationalError, "connection refused")
+        self.stored.extend(u["update_id"] for u in updates)
+        return len(updates)
+
+
+async def test_polling_does_not_confirm_a_batch_the_inbox_could_not_take() -> None:
+    stop = asyncio.Event()
+    gateway = FlakyGateway([{"update_id": 7}, {"update_id": 8}], stop)
+    ingestor = FlakyIngestor()
+    poller = Poller(gateway, ingestor, timeout=0)  # type: ignore[arg-type]
+    await asyncio.wait_for(poller.run(stop), 30)
+    # the failed batch was asked for again from the same offset, stored once, and only then confirmed
+    assert gateway.offsets[:3] == [None, None, 9]
+    assert ingestor.stored == [7, 8]
+    assert poller.offset == 9
+
+
+async def test_polling_waits_out_a_429_on_get_updates() -> None:
+    stop = asyncio.Event()
+    gateway = FlakyGateway([{"update_id": 1}], stop)
+    answers: list[BaseException | None] = [TelegramRetryAfter("Too Many Requests: retry after 0", 0.0), None]
+    real = gateway.get_updates
+
+    async def get_updates(**kwargs: Any) -> list[dict[str, Any]]:
+        error = answers.pop(0) if answers else None
+        if error is not None:
+            raise error
+        return await real(**kwargs)
+
+    gateway.get_updates = get_updates  # type: ignore[method-assign]
+    ingestor = FlakyIngestor()
+    ingestor.attempts = 1  # the inbox works
+    await asyncio.wait_for(Poller(gateway, ingestor, timeout=0).run(stop), 30)  # type: ignore[arg-type]
+    assert ingestor.stored == [1]
+
+
+class FakeJobs:
+    def __init__(self) -> None:
+        self.claims: list[str] = []
+        self.failures = 1
+
+    async def claim(self, name: str, key: str, owner: str) -> bool:
+        self.claims.append(key)
+        if self.failures:
+            self.failures -= 1
+            raise sql_error(sa_errors.OperationalError, "the database system is starting up")
+        return True
+
+    async def finish(self, name: str, key: str) -> None:
+        return None
+
+
+class FakeUnitOfWork:
+    def __init__(self, jobs: FakeJobs) -> None:
+        self.jobs = jobs
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def commit(self) -> None:
+        return None
+
+
+async def test_a_scheduler_slot_whose_claim_failed_is_tried_again_not_skipped() -> None:
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    times = iter([start])
+    jobs = FakeJobs()
+    ran: list[datetime] = []
+    stop = asyncio.Event()
+
+    async def job(slot: datetime) -> None:
+        ran.append(slot)
+        stop.set()
+
+    def clock() -> datetime:
+        return next(times, start + timedelta(hours=1))  # the slot is due at once after the first look
+
+    scheduler = Scheduler(
+        [Job("deadlines", job, every=timedelta(minutes=5))],
+        lambda: FakeUnitOfWork(jobs),  # type: ignore[arg-type, return-value]
+        ZoneInfo("Asia/Almaty"),
+        owner="test",
+        clock=clock,
+    )
+    await asyncio.wait_for(scheduler.run(stop), 30)
+    first_slot = "2026-11-23T09:05:00Z"
+    assert jobs.claims[:2] == [first_slot, first_slot]
+    assert ran == [start + timedelta(minutes=5)]
