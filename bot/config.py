@@ -105,7 +105,7 @@ class StorageConfig(Section):
     database_url: str = "sqlite+aiosqlite:///var/shagym.db"
     redis_url: str | None = None
     queue_lease_seconds: float = Field(default=60.0, gt=0)
-    # several instances: the leader (polling, delivery workers) renews this lease; others take over when it ends
+    # several instances: the polling and delivery leaders renew this lease; others take over once it ends
     leader_lease_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("database_url")
