@@ -25,6 +25,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 import asyncio
 import datetime as dtm
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
@@ -68,6 +69,8 @@ _LONG_POLL_MARGIN = 15  # the getUpdates read time-out is the polling timeout pl
 _CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "need administrator")
 _TOKEN_REJECTED = "the bot token was rejected (401 Unauthorized)"
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+log = logging.getLogger(__name__)
 
 
 class _ApiError(TelegramError):
@@ -226,8 +229,15 @@ class PtbGateway:
         return port.TelegramError(description, method=method)
 
     async def open(self) -> None:
-        """Initialise ptb's HTTP clients and check the token with getMe."""
-        await self._call("getMe", self._bot.initialize())
+        """Initialise ptb's HTTP clients and check the token with getMe.
+
+        An unreachable Bot API is not fatal here: the HTTP clients are ready by then, and the bot
+        retries getMe with backoff before it starts (as on aiogram, which opens without a request).
+        """
+        try:
+            await self._call("getMe", self._bot.initialize())
+        except port.TelegramTransientError as exc:
+            log.warning("Bot API unreachable while opening; the bot retries: %s", exc.description)
 
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user."""
