@@ -211,6 +211,29 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class NoticeRow(Base):
+    """A notice owed to a resident, stored with the staff action that caused it and sent after it.
+
+    An outbox: a crash between the action and the notice leaves the row, and a sender delivers it.
+    It holds no personal data: the resident is found through the complaint when it is sent.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))  # taken | rerouted | resolved | rejected | merged
+    comment: Mapped[str | None] = mapped_column(Text)
+    original: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # also: not before, after a failure
+
+
 class LeaseRow(Base):
     """A named lease held by one instance until it expires (e.g. the polling leader)."""
 

@@ -14,6 +14,7 @@ from storage.repositories import (
     InboxRepository,
     JobRunRepository,
     LeaseRepository,
+    NoticeRepository,
     ResidentRepository,
 )
 from storage.retention import RetentionRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
     jobs: JobRunRepository
     retention: RetentionRepository
     leases: LeaseRepository
+    notices: NoticeRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.jobs = JobRunRepository(self.session)
         self.retention = RetentionRepository(self.session)
         self.leases = LeaseRepository(self.session)
+        self.notices = NoticeRepository(self.session)
         return self
 
     async def __aexit__(

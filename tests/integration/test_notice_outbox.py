@@ -1,0 +1,80 @@
+"""The notice outbox: owed with the staff action, claimed once, retried later, given back on a stop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import NoticeRow
+from storage.uow import UnitOfWork
+from tests.integration.test_repositories import complaint
+
+Factory = async_sessionmaker[AsyncSession]
+LEASE = timedelta(seconds=60)
+
+
+async def _owe(session_factory: Factory, count: int) -> list[int]:
+    async with UnitOfWork(session_factory) as uow:
+        rows = [await uow.complaints.add(complaint(message_id=n)) for n in range(1, count + 1)]
+        await uow.session.flush()
+        for row in rows:
+            await uow.notices.add(row.id, "taken")
+        await uow.commit()
+        return [row.id for row in rows]
+
+
+async def _claim(session_factory: Factory, holder: str) -> list[int]:
+    async with UnitOfWork(session_factory) as uow:
+        notices = await uow.notices.claim(holder, limit=10, lease=LEASE, max_attempts=3)
+        await uow.commit()
+        return [notice.complaint_id for notice in notices]
+
+
+async def test_a_notice_is_claimed_once_and_gone_when_done(session_factory: Factory) -> None:
+    numbers = await _owe(session_factory, 3)
+    assert await _claim(session_factory, "a") == numbers
+    assert await _claim(session_factory, "b") == []
+    async with UnitOfWork(session_factory) as uow:
+        for notice in await _rows(uow):
+            await uow.notices.done(notice.id)
+        await uow.commit()
+    async with UnitOfWork(session_factory) as uow:
+        assert await uow.notices.counts() == {}
+
+
+async def test_a_failed_notice_waits_and_is_parked_after_its_attempts(session_factory: Factory) -> None:
+    (number,) = await _owe(session_factory, 1)
+    for attempt in range(3):
+        async with UnitOfWork(session_factory) as uow:
+            (notice,) = await uow.notices.claim("a", limit=10, lease=LEASE, max_attempts=3)
+            await uow.notices.failed(notice.id, "TelegramTransientError: 502", retry_in=LEASE, max_attempts=3)
+            await uow.commit()
+        assert await _claim(session_factory, "a") == []  # not before its retry time
+        async with UnitOfWork(session_factory) as uow:  # the retry time comes
+            await uow.session.execute(update(NoticeRow).values(claimed_until=None))
+            await uow.commit()
+        if attempt < 2:
+            assert await _claim(session_factory, "b") == [number]
+            async with UnitOfWork(session_factory) as uow:
+                await uow.notices.release([n.id for n in await _rows(uow)], "b")
+                await uow.commit()
+    assert await _claim(session_factory, "a") == []
+    async with UnitOfWork(session_factory) as uow:
+        assert await uow.notices.counts() == {"failed": 1}
+
+
+async def test_a_stopping_instance_gives_its_claims_back(session_factory: Factory) -> None:
+    numbers = await _owe(session_factory, 2)
+    assert await _claim(session_factory, "stopping") == numbers
+    async with UnitOfWork(session_factory) as uow:
+        rows = await _rows(uow)
+        await uow.notices.release([rows[0].id], "someone-else")  # only the holder can give a claim back
+        await uow.notices.release([row.id for row in rows], "stopping")
+        await uow.commit()
+    assert await _claim(session_factory, "next") == numbers
+
+
+async def _rows(uow: UnitOfWork) -> list[NoticeRow]:
+    return list((await uow.session.scalars(select(NoticeRow).order_by(NoticeRow.id))).all())
