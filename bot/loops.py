@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
 from bot.telegram import TelegramError, TelegramTransientError
+
+T = TypeVar("T")
 
 _SQL_OUTAGES = (
     sa_errors.OperationalError,
@@ -118,3 +121,16 @@ async def supervise(
             await backoff.failed(log, f"{name} ended on an error, restarting it", exc, stop)
             if stop.is_set():
                 return
+
+
+async def outlast(log: logging.Logger, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Run `call`, retrying it with backoff for as long as it meets an outage: for the work that follows
+    a committed change (a retry of the whole update would find the change done and skip that work)."""
+    backoff = Backoff()
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            await backoff.failed(log, what, exc)

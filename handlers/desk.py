@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from bot.desk import DeskResult
 from bot.events import CallbackPress, IncomingMessage
+from bot.loops import outlast
 from bot.telegram import TelegramError
 from handlers.context import HandlerContext
 
@@ -17,23 +19,31 @@ async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, 
         await ctx.outbound.edit_keyboard(chat_id, card_message_id, result.picker)
     if result.prompt is not None:
         await ctx.outbound.send(chat_id, result.prompt, html=False, reply_to_message_id=card_message_id)
+    # the change is committed: if the database or Redis is away now, the card and the residents' notices
+    # wait for it here (a retry of the update would find the change done and skip them)
     for complaint_id in result.refresh or []:
-        try:
-            await ctx.cards.refresh(complaint_id)
-        except TelegramError as exc:
-            # the change is committed: the department worker edits the card later, with its retries,
-            # and the resident's notice below still goes out now
-            log.warning(
-                "card of %s not refreshed now (%s); queued for the worker", complaint_id, exc.description
-            )
-            await ctx.desk.refresh_later(complaint_id)
+        await outlast(log, f"card {complaint_id}: refresh", partial(_refresh, complaint_id, ctx))
     if result.retire_card is not None:
         old_chat, old_message, text = result.retire_card
         await ctx.outbound.edit(old_chat, old_message, text)
     for notice in result.notices or []:
-        await ctx.notifier.notify(
-            notice.complaint_id, notice.event, comment=notice.comment, original=notice.original
+        notify = partial(
+            ctx.notifier.notify,
+            notice.complaint_id,
+            notice.event,
+            comment=notice.comment,
+            original=notice.original,
         )
+        await outlast(log, f"notice {notice.event} of {notice.complaint_id}", notify)
+
+
+async def _refresh(complaint_id: int, ctx: HandlerContext) -> None:
+    try:
+        await ctx.cards.refresh(complaint_id)
+    except TelegramError as exc:
+        # the department worker edits the card later, with its retries; the notices still go out now
+        log.warning("card of %s not refreshed now (%s); queued for the worker", complaint_id, exc.description)
+        await ctx.desk.refresh_later(complaint_id)
 
 
 async def on_card_button(press: CallbackPress, ctx: HandlerContext) -> None:

@@ -650,6 +650,7 @@ class _Delay:
     seconds: float
     times: int | None
     chat_id: Any
+    release: asyncio.Event | None = None  # hold_next: wait for this instead of `seconds`
 
 
 @dataclass(slots=True)
@@ -1281,6 +1282,13 @@ class FakeBotAPI:
         The call still takes effect afterwards, like a real time-out where Telegram did send the message."""
         self._delays.append(_Delay(self._fault_method(method), seconds, times, chat_id))
 
+    def hold_next(self, method: str, *, chat_id: int | str | None = None) -> asyncio.Event:
+        """Hold the next call of ``method`` ("*" = any) until the returned event is set, then handle it
+        normally: a test can keep a request in flight while it breaks something else."""
+        release = asyncio.Event()
+        self._delays.append(_Delay(self._fault_method(method), 0.0, 1, chat_id, release))
+        return release
+
     def hang_next(
         self, method: str, seconds: float = 30.0, times: int | None = 1, *, chat_id: int | str | None = None
     ) -> None:
@@ -1550,7 +1558,10 @@ class FakeBotAPI:
         try:
             delay = self._take_rule(self._delays, method, chat_key)
             if delay is not None:
-                await asyncio.sleep(delay.seconds)
+                if delay.release is not None:
+                    await delay.release.wait()
+                else:
+                    await asyncio.sleep(delay.seconds)
             fault = self._take_rule(self._faults, method, chat_key)
             if fault is not None:
                 raise fault.error

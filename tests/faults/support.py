@@ -195,12 +195,18 @@ def cards(fake: FakeBotAPI) -> list[Card]:
     return found
 
 
-def card_in_flight(fake: FakeBotAPI, chat_id: int) -> bool:
-    """True while a sendMessage to `chat_id` has reached the fake and is not answered yet."""
+def in_flight(fake: FakeBotAPI, method: str, chat_id: int | None = None) -> bool:
+    """True while a call of `method` (to `chat_id`) has reached the fake and is not answered yet."""
     return any(
-        r.method == "sendMessage" and r.status is None and r.params.get("chat_id") == chat_id
+        r.method == method and r.status is None and (chat_id is None or r.params.get("chat_id") == chat_id)
         for r in fake.requests
     )
+
+
+def said(fake: FakeBotAPI, user: Any, fragment: str) -> list[str]:
+    """Texts Telegram accepted for a resident's chat (messages and edits) that contain `fragment`."""
+    calls = [c for c in fake.calls(chat_id=user.id) if c.method in ("sendMessage", "editMessageText")]
+    return [c.text or "" for c in calls if fragment in (c.text or "")]
 
 
 async def complaints(database_url: str) -> list[ComplaintRow]:

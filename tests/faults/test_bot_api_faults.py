@@ -24,17 +24,12 @@ from tests.faults.support import (
     eventually,
     inject_tagged,
     migrate,
+    said,
     wait_polling,
     write_config,
 )
 
 REQUEST_TIMEOUT = 2.0  # the bot's HTTP time-out here; a hung request is dropped after it
-
-
-def said(fake: FakeBotAPI, resident: Resident, fragment: str) -> list[str]:
-    """Texts Telegram accepted for the resident's chat (messages and edits) that contain `fragment`."""
-    calls = [c for c in fake.calls(chat_id=resident.id) if c.method in ("sendMessage", "editMessageText")]
-    return [c.text or "" for c in calls if fragment in (c.text or "")]
 
 
 def disrupt(fake: FakeBotAPI, resident: Resident) -> None:
