@@ -131,8 +131,9 @@ class DeskActions:
                     actor_user_id=press.sender.id,
                     details=staff,
                 )
+                notices = await self._owe(uow, [Notice(number, "taken")])
                 await uow.commit()
-                return DeskResult(t("desk.taken", lang), refresh=[number], notices=[Notice(number, "taken")])
+                return DeskResult(t("desk.taken", lang), refresh=[number], notices=notices)
             if action == "resolve":
                 await uow.conversations.save(
                     press.sender.id, "resolve", {"complaint_id": number, "chat_id": department.chat_id}
@@ -152,11 +153,10 @@ class DeskActions:
                 await uow.complaints.change_status(
                     row, ComplaintStatus.REJECTED, actor="staff", actor_user_id=press.sender.id, details=staff
                 )
-                await uow.commit()
                 comment = t("desk.rejected_comment", lang)
-                return DeskResult(
-                    t("desk.rejected", lang), refresh=[number], notices=[Notice(number, "rejected", comment)]
-                )
+                notices = await self._owe(uow, [Notice(number, "rejected", comment)])
+                await uow.commit()
+                return DeskResult(t("desk.rejected", lang), refresh=[number], notices=notices)
             if action == "back":
                 return DeskResult(None, picker=self._renderer.keyboard(number, row.department_id, row.status))
             if action == "reroute":
@@ -196,11 +196,12 @@ class DeskActions:
                 await uow.complaints.mark_duplicate(
                     row, original, actor_user_id=press.sender.id, details=staff
                 )
+                notices = await self._owe(uow, [Notice(number, "merged", original=original.id)])
                 await uow.commit()
                 return DeskResult(
                     t("desk.merged", lang, original=original.id),
                     refresh=[number, original.id],
-                    notices=[Notice(number, "merged", original=original.id)],
+                    notices=notices,
                 )
         return DeskResult(t("desk.stale", lang), alert=True)
 
@@ -243,6 +244,15 @@ class DeskActions:
             await self._enqueuer.enqueue(row.id, department.id)
         return DeskResult(t("desk.opening", lang, number=row.id), refresh=[row.id])
 
+    @staticmethod
+    async def _owe(uow: UnitOfWork, notices: list[Notice]) -> list[Notice]:
+        """Store the residents' notices in the action's own commit: a crash after it cannot lose them."""
+        for notice in notices:
+            await uow.notices.add(
+                notice.complaint_id, notice.event, comment=notice.comment, original=notice.original
+            )
+        return notices
+
     def _with_back(self, number: int, lang: str, buttons: list[Button]) -> Keyboard:
         rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
         rows.append((Button(t("button.back", lang), callback_data=f"d:back:{number}"),))
@@ -268,9 +278,11 @@ class DeskActions:
         )
         merged = await uow.complaints.duplicates_of(row.id)
         await uow.conversations.clear(user_id)
-        await uow.commit()
         # every resident who reported the same problem hears the resolution
-        notices = [Notice(row.id, "resolved", comment)] + [Notice(d.id, "resolved", comment) for d in merged]
+        notices = await self._owe(
+            uow, [Notice(row.id, "resolved", comment)] + [Notice(d.id, "resolved", comment) for d in merged]
+        )
+        await uow.commit()
         return DeskResult(t("desk.resolved", lang), refresh=[row.id], notices=notices)
 
     async def _reroute(
@@ -307,6 +319,7 @@ class DeskActions:
         )
         old_chat, old_message = row.card_chat_id, row.card_message_id
         row.card_state, row.card_chat_id, row.card_message_id = None, None, None
+        notices = await self._owe(uow, [Notice(row.id, "rerouted")] if target != previous_department else [])
         await uow.commit()
         await self._enqueuer.enqueue(row.id, target)
         department_name = self._config.department(target).name.get(lang)
@@ -319,7 +332,7 @@ class DeskActions:
             )
         return DeskResult(
             t("desk.rerouted", lang, department=department_name),
-            notices=[Notice(row.id, "rerouted")] if target != previous_department else None,
+            notices=notices or None,
             retire_card=retire,
         )
 

@@ -33,6 +33,7 @@ from bot.leases import Leadership
 from bot.logs import configure_logging
 from bot.loops import supervise
 from bot.mentions import MentionDetector
+from bot.notices import NoticeSender
 from bot.observability import MetricSources, Observability
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake, Enqueuer
@@ -101,6 +102,16 @@ class ShagymBot:
             config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
         )
         self.digests = DigestService(config, DigestBuilder(config, resources.session_factory), self.outbound)
+        # one id per process: several instances (and a restarted one) never share claims or leases
+        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.instance = instance
+        self.notices = NoticeSender(
+            resources.unit_of_work,
+            self.notifier,
+            holder=instance,
+            lease_seconds=config.storage.queue_lease_seconds,
+            max_backoff_seconds=config.delivery.max_backoff_seconds,
+        )
         self.context = HandlerContext(
             config=config,
             intake=self.intake,
@@ -110,13 +121,11 @@ class ShagymBot:
             unit_of_work=resources.unit_of_work,
             residents=self.residents,
             notifier=self.notifier,
+            notices=self.notices,
             desk=self.desk,
             cards=self.delivery,
             digests=self.digests,
         )
-        # one id per process: several instances (and a restarted one) never share claims or leases
-        instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.instance = instance
         self.processor = InboxProcessor(
             self.context, holder=instance, lease_seconds=config.storage.queue_lease_seconds
         )
@@ -202,12 +211,13 @@ class ShagymBot:
         )
         ingress_stop = asyncio.Event()
         work_stop = asyncio.Event()
-        # every instance works the inbox and the scheduler (both claim their work in the database);
+        # every instance works the inbox, the notices and the scheduler (each claims its work in the db);
         # only the leader polls and delivers cards (see bot/leases.py)
         # each loop rides out outages itself; `supervise` restarts one that ends on anything else
         work = [
             asyncio.create_task(supervise("inbox", self.processor.run, work_stop, log), name="inbox"),
             asyncio.create_task(supervise("scheduler", self.scheduler.run, work_stop, log), name="scheduler"),
+            asyncio.create_task(supervise("notices", self.notices.run, work_stop, log), name="notices"),
             asyncio.create_task(
                 supervise("delivery", partial(self.delivery_lease.lead, self._deliver_cards), work_stop, log),
                 name="delivery",

@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.delivery import CardDelivery
 from bot.desk import DeskActions
 from bot.digest_service import DigestService
+from bot.notices import NoticeSender
 from bot.outbound import Acknowledger, Outbound
 from bot.pipeline import ComplaintIntake
 from bot.residents import ResidentNotifier, ResidentOffice
@@ -28,6 +29,7 @@ class HandlerContext:
     unit_of_work: Callable[[], UnitOfWork]
     residents: ResidentOffice
     notifier: ResidentNotifier
+    notices: NoticeSender
     desk: DeskActions
     cards: CardDelivery
     digests: DigestService | None = None

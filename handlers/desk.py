@@ -15,33 +15,26 @@ log = logging.getLogger(__name__)
 
 
 async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, ctx: HandlerContext) -> None:
+    if result.notices:
+        ctx.notices.wake()  # stored with the action; the sender delivers them, surviving a crash
     if result.picker is not None and card_message_id is not None:
         await ctx.outbound.edit_keyboard(chat_id, card_message_id, result.picker)
     if result.prompt is not None:
         await ctx.outbound.send(chat_id, result.prompt, html=False, reply_to_message_id=card_message_id)
-    # the change is committed: if the database or Redis is away now, the card and the residents' notices
-    # wait for it here (a retry of the update would find the change done and skip them)
+    # the change is committed: if the database or Redis is away now, the card refresh waits for it
+    # here (a retry of the update would find the change done and skip it)
     for complaint_id in result.refresh or []:
         await outlast(log, f"card {complaint_id}: refresh", partial(_refresh, complaint_id, ctx))
     if result.retire_card is not None:
         old_chat, old_message, text = result.retire_card
         await ctx.outbound.edit(old_chat, old_message, text)
-    for notice in result.notices or []:
-        notify = partial(
-            ctx.notifier.notify,
-            notice.complaint_id,
-            notice.event,
-            comment=notice.comment,
-            original=notice.original,
-        )
-        await outlast(log, f"notice {notice.event} of {notice.complaint_id}", notify)
 
 
 async def _refresh(complaint_id: int, ctx: HandlerContext) -> None:
     try:
         await ctx.cards.refresh(complaint_id)
     except TelegramError as exc:
-        # the department worker edits the card later, with its retries; the notices still go out now
+        # the department worker edits the card later, with its retries
         log.warning("card of %s not refreshed now (%s); queued for the worker", complaint_id, exc.description)
         await ctx.desk.refresh_later(complaint_id)
 
