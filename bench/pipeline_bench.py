@@ -14,20 +14,16 @@ import asyncio
 import json
 import random
 import resource
-import signal
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.e2e.conftest import CITY_CHAT, e2e_config
+from bench.harness import bench_config, spawn, spawn_bot, stop, wait_for_polling
+from tests.e2e.conftest import CITY_CHAT
 from tests.fakes.bot_api import FakeBotAPI
 
-ROOT = Path(__file__).resolve().parent.parent
 CHATTER = [
     "всем привет, кто знает хороший автосервис на левом берегу?",
     "сегодня морозно, −25, одевайтесь теплее",
@@ -52,48 +48,6 @@ COMPLAINTS = [
 FRAMEWORKS = ("aiogram", "ptb")
 
 
-def _bench_config(tmp: Path, fake: FakeBotAPI, engine: str, framework: str) -> Path:
-    config = e2e_config(tmp, fake, framework=framework)
-    data = config.model_dump(by_alias=True, mode="json")
-    data["telegram"]["token"] = fake.token
-    data["telegram"]["webhook"]["secret_token"] = ""
-    # the pipeline is measured, not Telegram's flood control: limits above the bench's rate
-    data["telegram"]["rate_limit"] = {
-        "per_chat_per_second": 50,
-        "per_group_per_minute": 5000,
-        "global_per_second": 500,
-    }
-    data["classifier"]["engine"] = engine
-    data["logging"]["level"] = "WARNING"
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-async def _spawn(*argv: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *argv, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-
-
-def _peak_rss_kib(pid: int) -> int:
-    """The process's high-water resident memory (VmHWM), read while it is still alive."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-async def _stop(process: asyncio.subprocess.Process) -> int:
-    """Read the child's peak RSS (KiB), then SIGTERM it and wait."""
-    peak = _peak_rss_kib(process.pid)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = await process.communicate()
-    if process.returncode not in (0, -signal.SIGTERM):
-        print(stderr.decode(errors="replace")[-3000:], file=sys.stderr)
-    return peak
-
-
 async def _throughput(
     fake: FakeBotAPI, process_argv: list[str], updates: list[dict[str, Any]]
 ) -> tuple[float, int]:
@@ -101,12 +55,12 @@ async def _throughput(
     for update in updates:
         fake.inject(update)
     last = updates[-1]["update_id"]
-    process = await _spawn(*process_argv)
-    await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 60)
+    process = await spawn(*process_argv)
+    await wait_for_polling(fake, process, 60)
     started = time.perf_counter()
     await fake.wait_for(lambda _: (fake.confirmed_offset or 0) > last, 600)
     elapsed = time.perf_counter() - started
-    return elapsed, await _stop(process)
+    return elapsed, await stop(process)
 
 
 def _untagged(fake: FakeBotAPI, texts: list[str]) -> list[dict[str, Any]]:
@@ -156,7 +110,7 @@ async def _shagym(
     async with FakeBotAPI(first_update_id=1) as fake:
         fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
         (tmp / "a").mkdir(parents=True)
-        config = _bench_config(tmp / "a", fake, engine, framework)
+        config = bench_config(tmp / "a", fake, engine, framework)
         updates = _untagged(fake, texts)
         elapsed, rss = await _throughput(fake, ["-m", "bot.cli", "run", "--config", str(config)], updates)
         results["untagged"] = {
@@ -168,9 +122,9 @@ async def _shagym(
     async with FakeBotAPI() as fake:
         fake.add_chat(CITY_CHAT, type="supergroup", title="Астана | жители")
         (tmp / "b").mkdir()
-        config = _bench_config(tmp / "b", fake, engine, framework)
-        process = await _spawn("-m", "bot.cli", "run", "--config", str(config))
-        await fake.wait_for(lambda _: any(r.method == "getUpdates" for r in fake.requests), 120)
+        config = bench_config(tmp / "b", fake, engine, framework)
+        process = await spawn_bot(config)
+        await wait_for_polling(fake, process, 120)
         sent_at: dict[str, float] = {}
         chatter_per_tagged = max(1, len(texts) // max(tagged_total, 1) // 10)
         for n in range(tagged_total):
@@ -197,7 +151,7 @@ async def _shagym(
                 if marker in (call.text or ""):
                     latencies.append((call.time - at) * 1000)
                     break
-        rss = await _stop(process)
+        rss = await stop(process)
         latencies.sort()
         results["tagged"] = {
             "complaints": len(latencies),
