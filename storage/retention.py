@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain import ComplaintSource, ComplaintStatus, InboxStatus
-from storage.models import ComplaintEventRow, ComplaintRow, ConversationRow, InboxRow, ResidentRow
+from storage.models import ComplaintEventRow, ComplaintRow, ConversationRow, InboxRow, NoticeRow, ResidentRow
 
 FINAL_STATUSES = tuple(status.value for status in ComplaintStatus if status.is_final)
 
@@ -140,6 +140,15 @@ class RetentionRepository:
         statement = (
             delete(InboxRow)
             .where(InboxRow.status == status.value, InboxRow.received_at < received_before)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(await self._session.execute(statement))
+
+    async def delete_failed_notices(self, created_before: datetime) -> int:
+        """Delete notices given up on (their staff comment may name people); pending ones are still owed."""
+        statement = (
+            delete(NoticeRow)
+            .where(NoticeRow.status == "failed", NoticeRow.created_at < created_before)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(await self._session.execute(statement))

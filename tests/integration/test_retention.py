@@ -17,6 +17,7 @@ from storage.models import (
     ComplaintRow,
     ConversationRow,
     InboxRow,
+    NoticeRow,
     ResidentRow,
 )
 from storage.uow import UnitOfWork
@@ -243,11 +244,27 @@ async def test_expiry_erases_exactly_what_outlived_its_period(
     }
     await world.draft(700002, days=40)
     await world.draft(700008, days=5)
+    notices = {}
+    async with UnitOfWork(session_factory) as uow:  # notices given up on, and one still owed
+        cases = (("failed_old", "failed", 100), ("failed_mid", "failed", 40), ("pending_old", "pending", 100))
+        for name, status, days in cases:
+            notice = await uow.notices.add(open_complaint, "taken", comment="позвоним +7 701 555 12 34")
+            notice.status, notice.created_at = status, NOW - timedelta(days=days)
+            await uow.session.flush()
+            notices[name] = notice.id
+        await uow.commit()
 
     report = await eraser(session_factory).erase_expired(NOW)
 
     assert report == ExpiryReport(
-        complaints=2, events=1, residents=2, blocked_anonymised=1, inbox=1, failed_inbox=1, drafts=1
+        complaints=2,
+        events=1,
+        residents=2,
+        blocked_anonymised=1,
+        inbox=1,
+        failed_inbox=1,
+        drafts=1,
+        failed_notices=1,
     )
     erased = await world.get(ComplaintRow, old_complaint)
     assert (erased.author_name, erased.resident_id) == (None, None)
@@ -289,6 +306,8 @@ async def test_expiry_erases_exactly_what_outlived_its_period(
     assert remaining == {"processed_new", "failed_mid", "pending_old"}
     assert await world.get(ConversationRow, 700002) is None
     assert await world.get(ConversationRow, 700008) is not None
+    kept_notices = {name for name, notice_id in notices.items() if await world.get(NoticeRow, notice_id)}
+    assert kept_notices == {"failed_mid", "pending_old"}
 
     # a second pass finds nothing left to do
     assert await eraser(session_factory).erase_expired(NOW) == ExpiryReport()
