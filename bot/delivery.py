@@ -17,13 +17,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import NamedTuple
 
 from bot.cards import CAPTION_LIMIT, LISTED_STATES, CardData, CardRenderer, CombinedLine
 from bot.config import Config
 from bot.domain import ComplaintStatus
 from bot.i18n import t
-from bot.loops import Backoff, is_outage, wait_for_work
+from bot.loops import Backoff, outlast, wait_for_work
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
 from bot.telegram import (
@@ -162,16 +163,10 @@ class CardDelivery:
             raise
         # Telegram has the card now: until its message id is recorded, a resend would post it twice,
         # so a database outage here is waited out (the card stays in hand), never answered with a resend
-        backoff = Backoff(cap=self._config.delivery.max_backoff_seconds)
-        while True:
-            try:
-                if not await self._record_sent(complaint_id, sent):
-                    return True
-                break
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                await backoff.failed(log, f"card {complaint_id}: recording the sent card", exc)
+        record = partial(self._record_sent, complaint_id, sent)
+        cap = self._config.delivery.max_backoff_seconds
+        if not await outlast(log, f"card {complaint_id}: recording the sent card", record, cap=cap):
+            return True
         self.stats.cards_sent += 1
         self.stats.latencies.append((utcnow() - created_at).total_seconds())
         if len(self.stats.latencies) > 10000:
@@ -317,15 +312,9 @@ class CardDelivery:
                 await uow.commit()
             raise
         # as for a card: once Telegram has the message, a database outage is waited out, never resent
-        backoff = Backoff(cap=self._config.delivery.max_backoff_seconds)
-        while True:
-            try:
-                await self._record_combined(members, department_id, sent)
-                break
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                await backoff.failed(log, f"combined message {members}: recording it", exc)
+        record = partial(self._record_combined, members, department_id, sent)
+        cap = self._config.delivery.max_backoff_seconds
+        await outlast(log, f"combined message {members}: recording it", record, cap=cap)
         # `latencies` stays one value per card in `cards_sent` (the metrics endpoint pairs them)
         self.stats.combined_messages += 1
         self.stats.combined_complaints += len(members)

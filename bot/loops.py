@@ -123,10 +123,12 @@ async def supervise(
                 return
 
 
-async def outlast(log: logging.Logger, what: str, call: Callable[[], Awaitable[T]]) -> T:
+async def outlast(
+    log: logging.Logger, what: str, call: Callable[[], Awaitable[T]], *, cap: float = 30.0
+) -> T:
     """Run `call`, retrying it with backoff for as long as it meets an outage: for the work that follows
     a committed change (a retry of the whole update would find the change done and skip that work)."""
-    backoff = Backoff()
+    backoff = Backoff(cap=cap)
     while True:
         try:
             return await call()

@@ -44,6 +44,13 @@ class ProcessorStats(Protocol):
     latencies: list[float]
 
 
+class NoticeStats(Protocol):
+    """What the notice sender exposes: notices sent and failed attempts."""
+
+    sent: int
+    failures: int
+
+
 class Lease(Protocol):
     """A leadership lease among several instances (bot/leases.py)."""
 
@@ -60,6 +67,7 @@ class MetricSources:
     delivery: DeliveryStats
     classify_seconds: LatencyHistogram
     leases: Sequence[Lease] = ()
+    notices: NoticeStats | None = None
 
 
 class _TailFeeder:
@@ -88,6 +96,7 @@ class _Snapshot:
 
     complaints: dict[tuple[str, str], int] | None = None
     inbox: dict[str, int] | None = None
+    notices: dict[str, int] | None = None
     counts_read_at: float | None = None
     queues: dict[str, QueueStats] | None = None
     database_up: bool = False
@@ -151,23 +160,26 @@ class ShagymCollector:
         if read_at is not None and snapshot.database_up and self._clock() - read_at < cache:
             return
         try:
-            complaints, inbox = await asyncio.wait_for(
+            complaints, inbox, notices = await asyncio.wait_for(
                 self._read_counts(), self._config.observability.check_timeout_seconds
             )
         except Exception as exc:  # any failure reads as "database down" on the metrics, never a 500
             snapshot.complaints, snapshot.inbox, snapshot.database_up = None, None, False
+            snapshot.notices = None
             snapshot.errors["database"] = _failure(exc)
             log.warning("metrics: database not readable: %s", _failure(exc))
             return
         snapshot.complaints, snapshot.inbox, snapshot.database_up = complaints, inbox, True
+        snapshot.notices = notices
         snapshot.counts_read_at = self._clock()
         snapshot.errors.pop("database", None)
 
-    async def _read_counts(self) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    async def _read_counts(self) -> tuple[dict[tuple[str, str], int], dict[str, int], dict[str, int]]:
         async with self._uow_factory() as uow:
             complaints = await uow.complaints.count_by_department_and_status()
             inbox = await uow.inbox.counts()
-        return complaints, inbox
+            notices = await uow.notices.counts()
+        return complaints, inbox, notices
 
     async def _refresh_queues(self) -> None:
         snapshot = self._snapshot
@@ -194,6 +206,7 @@ class ShagymCollector:
         yield from self._complaint_metrics()
         yield from self._queue_metrics()
         yield from self._delivery_metrics()
+        yield from self._notice_metrics()
         yield _histogram(
             "shagym_classification_seconds",
             "Time to classify one message, including the wait for a worker thread.",
@@ -274,6 +287,28 @@ class ShagymCollector:
             for status in sorted({s.value for s in InboxStatus} | set(counts)):
                 rows.add_metric([status], counts.get(status, 0))
             yield rows
+
+    def _notice_metrics(self) -> Iterable[Metric]:
+        sender = self._sources.notices
+        if sender is not None:
+            yield CounterMetricFamily(
+                "shagym_notices_sent", "Notices to residents sent by this instance.", value=sender.sent
+            )
+            yield CounterMetricFamily(
+                "shagym_notices_failures",
+                "Failed attempts to send a notice (each is retried later).",
+                value=sender.failures,
+            )
+        counts = self._snapshot.notices
+        if counts is not None:
+            owed = GaugeMetricFamily(
+                "shagym_notices_owed",
+                "Notices to residents not sent yet: pending (will be retried) or failed (given up).",
+                labels=["status"],
+            )
+            for status in sorted({"pending", "failed"} | set(counts)):
+                owed.add_metric([status], counts.get(status, 0))
+            yield owed
 
     def _complaint_metrics(self) -> Iterable[Metric]:
         counts = self._snapshot.complaints

@@ -161,6 +161,7 @@ class ShagymBot:
             self.delivery.stats,
             self.intake.classify_seconds,
             leases=(self.polling_lease, self.delivery_lease),
+            notices=self.notices,
         )
         self.observability = Observability(config, sources, resources.unit_of_work, resources.queue)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_residents import Resident, data_starting
+from tests.e2e.test_desk import file_private
+from tests.e2e.test_residents import Resident
 from tests.fakes.bot_api import FakeBotAPI
 from tests.faults.services import PrivatePostgres, PrivateRedis
 from tests.faults.support import (
@@ -43,9 +44,7 @@ async def test_a_service_outage_mid_burst_loses_and_repeats_nothing(
     await bot.start()
     try:
         await wait_polling(fake)
-        summary = await resident.send("Третий день нет горячей воды в доме на Кенесары 40")
-        filed = await resident.press(summary, data_starting(summary, "r:send:"))
-        number = int((filed.text or "").split("№")[1].split()[0])
+        number = await file_private(fake, resident, "Третий день нет горячей воды в доме на Кенесары 40")
         for n in range(12):
             inject_tagged(fake, sent, n)
         await eventually(

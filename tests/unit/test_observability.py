@@ -284,3 +284,22 @@ def test_observability_config_defaults_and_errors() -> None:
         parse_config("city: Astana\nobservability:\n  port: 70000\n  prot: 1\n", environ={})
     located = {issue.key: issue.line for issue in error.value.issues}
     assert located == {"observability.port": 3, "observability.prot": 4}
+
+
+async def test_notices_owed_and_sent_are_shown(harness: Harness) -> None:
+    bot = harness.bot
+    await harness.feed(harness.message("@akim_astana нет отопления в подъезде", message_id=50))
+    async with harness.resources.unit_of_work() as uow:
+        first = await uow.notices.add(1, "taken")
+        second = await uow.notices.add(1, "resolved")
+        await uow.session.flush()
+        second.status = "failed"
+        await uow.commit()
+    bot.notices.sent, bot.notices.failures = 3, 2
+    await bot.observability.collector.refresh()
+    page = samples(generate_latest(bot.observability.registry).decode())
+    assert value(page, "shagym_notices_owed", status="pending") == 1
+    assert value(page, "shagym_notices_owed", status="failed") == 1
+    assert value(page, "shagym_notices_sent_total") == 3
+    assert value(page, "shagym_notices_failures_total") == 2
+    assert first.id != second.id
