@@ -214,16 +214,19 @@ class InboxRepository:
             InboxRow.claimed_by != holder,
             InboxRow.chat_id.is_not(None),
         )
+        claimable = (
+            InboxRow.status == InboxStatus.PENDING.value,
+            or_(
+                InboxRow.claimed_until.is_(None),
+                InboxRow.claimed_until <= now,
+                InboxRow.claimed_by == holder,
+            ),
+        )
         candidates = (
             select(InboxRow.id)
             .where(
-                InboxRow.status == InboxStatus.PENDING.value,
+                *claimable,
                 InboxRow.attempts < max_attempts,
-                or_(
-                    InboxRow.claimed_until.is_(None),
-                    InboxRow.claimed_until <= now,
-                    InboxRow.claimed_by == holder,
-                ),
                 or_(InboxRow.chat_id.is_(None), InboxRow.chat_id.not_in(busy_chats)),
             )
             .order_by(InboxRow.id)
@@ -232,9 +235,15 @@ class InboxRepository:
         ids = list((await self._session.scalars(candidates)).all())
         if not ids:
             return []
-        await self._session.execute(
-            update(InboxRow).where(InboxRow.id.in_(ids)).values(claimed_by=holder, claimed_until=now + lease)
+        # the condition is checked again in the update itself: on SQLite the select above is not in the
+        # update's transaction, and another claim may have taken a row in between
+        taken = await self._session.scalars(
+            update(InboxRow)
+            .where(InboxRow.id.in_(ids), *claimable)
+            .values(claimed_by=holder, claimed_until=now + lease)
+            .returning(InboxRow.id)
         )
+        ids = list(taken.all())
         query = select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id)
         return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
 
@@ -333,13 +342,13 @@ class NoticeRepository:
     ) -> Sequence[NoticeRow]:
         """Claim the oldest pending notices that are due for `holder` until the lease ends."""
         now = utcnow()
+        claimable = (
+            NoticeRow.status == "pending",
+            or_(NoticeRow.claimed_until.is_(None), NoticeRow.claimed_until <= now),
+        )
         candidates = (
             select(NoticeRow.id)
-            .where(
-                NoticeRow.status == "pending",
-                NoticeRow.attempts < max_attempts,
-                or_(NoticeRow.claimed_until.is_(None), NoticeRow.claimed_until <= now),
-            )
+            .where(*claimable, NoticeRow.attempts < max_attempts)
             .order_by(NoticeRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -347,11 +356,14 @@ class NoticeRepository:
         ids = list((await self._session.scalars(candidates)).all())
         if not ids:
             return []
-        await self._session.execute(
+        # checked again in the update: on SQLite the select is not in the update's transaction
+        taken = await self._session.scalars(
             update(NoticeRow)
-            .where(NoticeRow.id.in_(ids))
+            .where(NoticeRow.id.in_(ids), *claimable)
             .values(claimed_by=holder, claimed_until=now + lease)
+            .returning(NoticeRow.id)
         )
+        ids = list(taken.all())
         query = select(NoticeRow).where(NoticeRow.id.in_(ids)).order_by(NoticeRow.id)
         return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
 
