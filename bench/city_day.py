@@ -227,7 +227,7 @@ class Planned:
 
     update: dict[str, Any]
     tagged_key: tuple[int, int] | None = None  # (chat id, message id) of a tagged complaint's first update
-    kind: str = "chatter"  # chatter | tagged | edit | redelivery | resend | repeat
+    kind: str = "chatter"  # chatter | chatter_edit | tagged | edit | redelivery | resend | repeat
 
 
 @dataclass
@@ -316,9 +316,10 @@ def build_traffic(
     late_slots = [s for s in range(messages) if s not in order]
     rng.shuffle(late_slots)
     slot_of_complaint = dict(enumerate(complaint_slots))
+    gap = min(500, messages // 10)  # a repeat comes minutes later in the day
     for text_, index in repeats:
         after = slot_of_complaint[index]
-        slot = next(s for s in late_slots if s > after + 500)  # minutes later in the day
+        slot = next((s for s in late_slots if s > after + gap), None) or max(late_slots)
         late_slots.remove(slot)
         order[slot] = ("repeat", text_)
 
@@ -536,6 +537,7 @@ async def _run_day(
             day_started = time.time()
             if args.rate <= 0:  # the day was waiting: latency counts from when the bot began to read it
                 tagged_at.update(dict.fromkeys(tagged_at, day_started))
+                offered_at.update(dict.fromkeys(offered_at, day_started))
             monitor_stop = asyncio.Event()
             monitor = asyncio.create_task(_monitor(fake, resources, config, offered_at, watch, monitor_stop))
             if args.rate > 0:
@@ -770,14 +772,23 @@ async def _collect(
         "planned_repeats": traffic.planned_merges,
         "cards_expected": len(rows) - merged,
         "cards_sent": len(cards),
+        "inbox_rows": sum(inbox.values()),
+        "inbox_rows_expected": tagged_messages + traffic.counts["edit"] + traffic.counts["resend"],
         "cards_sent_twice": repeated_cards,
         "carded_again_after_an_edit_moved_it": moved,
-        "ok": len(rows) == tagged_messages and set(cards) == carded_rows and repeated_cards == 0,
+        "ok": (
+            len(rows) == tagged_messages
+            and set(cards) == carded_rows
+            and repeated_cards == 0
+            and sum(inbox.values()) == tagged_messages + traffic.counts["edit"] + traffic.counts["resend"]
+        ),
         "explanation": (
             "every tagged message is one complaint (edits, redeliveries and resends add none); a 'me too' "
             "repeat of an open complaint is merged into it (the original's card shows +N residents), so "
             "the cards are the complaints minus the merged ones, each sent once to its department chat "
-            "(an edit that changes the department leaves the old card as history and sends a new one)"
+            "(an edit that changes the department leaves the old card as history and sends a new one); "
+            "the inbox holds only tagged updates (the first delivery of each, edits, resends): untagged "
+            "chatter and its edits are never stored"
         ),
     }
     last_card = max((call.time for call in cards.values()), default=0.0)
