@@ -20,6 +20,7 @@ from bot.events import CallbackPress, IncomingMessage
 from bot.i18n import t
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
+from bot.text import parse_number
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork
@@ -104,12 +105,14 @@ class DeskActions:
         parts = press.data.split(":")
         department = self._by_chat.get(press.chat_id or 0)
         lang = department.language if department else "ru"
-        if len(parts) < 3 or parts[0] != "d" or not all(p.isdigit() for p in parts[2:]) or department is None:
+        # callback data can be forged: numbers must be plain ASCII digits that fit the database
+        numbers = [n for n in (parse_number(p) for p in parts[2:]) if n is not None]
+        if len(parts) < 3 or parts[0] != "d" or len(numbers) != len(parts) - 2 or department is None:
             return DeskResult(t("desk.stale", lang), alert=True)
         if not await self.authorised(press.sender.id, department):
             log.warning("desk press refused", extra={"user_id": press.sender.id, "chat_id": press.chat_id})
             return DeskResult(t("desk.forbidden", lang), alert=True)
-        action, number, extra = parts[1], int(parts[2]), [int(p) for p in parts[3:]]
+        action, number, extra = parts[1], numbers[0], numbers[1:]
         async with self._uow_factory() as uow:
             row = await uow.complaints.get(number)
             if action == "open" and not extra:

@@ -69,6 +69,10 @@ async def test_forged_press_from_a_stranger_changes_nothing(
         for forged in ("d:rnc:1", "d:take:1:9:9", "d:dof:1:1", "x" * 64, "d:to:1:99"):
             answer = await press(fake, STRANGER, forged, card)
             assert answer.params.get("show_alert") is True
+        # numbers that are digits to str.isdigit() but not to int(), or too big for the database
+        for forged in ("d:take:²", "d:take:99999999999999999999999", "d:to:1:²", "d:take:-1"):
+            answer = await press(fake, STAFF, forged, card)
+            assert answer.params.get("show_alert") is True
         # staff pressing a forged button on a message in another chat is refused too
         answer = await press(fake, STAFF, "d:take:1", (CITY_CHAT, source["message"]["message_id"]))
         assert answer.params.get("show_alert") is True
