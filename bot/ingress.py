@@ -11,9 +11,10 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from aiohttp import web
 
@@ -83,22 +84,22 @@ class UpdateIngestor:
             self.stats.malformed += 1
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             log.warning("malformed update kept for inspection: %s", exc, extra={"update_id": update_id})
-            if not isinstance(update_id, int) or isinstance(update_id, bool):
+            if not _is_int64(update_id):
                 return None  # nothing to key it on; logged above
             payload = raw if isinstance(raw, dict) else {"raw": repr(raw)[:10000]}
-            return InboxItem(update_id=update_id, kind="malformed", payload=_jsonable(payload))
+            return InboxItem(update_id=update_id, kind="malformed", payload=_storable(payload))
         if isinstance(event, IncomingMessage):
             if not self._keeps(event):
                 self.stats.dropped_untagged += 1
                 return None
             kind = event.kind
-            item = InboxItem(event.update_id, kind, raw, event.chat.id, event.message_id)
+            item = InboxItem(event.update_id, kind, _storable(raw), event.chat.id, event.message_id)
         else:
             kind = "callback_query" if isinstance(event, CallbackPress) else event.kind
             if kind not in _KEEP_KINDS:
                 self.stats.dropped_other += 1
                 return None
-            item = InboxItem(event.update_id, kind, raw)
+            item = InboxItem(event.update_id, kind, _storable(raw))
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
         return item
 
@@ -128,12 +129,33 @@ class UpdateIngestor:
         return len(new_ids)
 
 
-def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+def _is_int64(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _storable(payload: dict[str, Any]) -> dict[str, Any]:
+    """The update as every database takes it: one value no column can hold (NaN, a lone surrogate)
+    must not fail the whole batch's insert, and so stall the polling that retries it."""
     try:
-        json.dumps(payload)
+        json.dumps(payload, allow_nan=False, ensure_ascii=False).encode("utf-8")
         return payload
-    except (TypeError, ValueError):
-        return {"raw": repr(payload)[:10000]}
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        cleaned = _clean(payload)
+        return cleaned if isinstance(cleaned, dict) else {"raw": repr(payload)[:10000]}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {_clean(str(key)): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return repr(value)[:1000]
 
 
 class Poller:

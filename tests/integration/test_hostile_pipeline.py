@@ -544,3 +544,25 @@ async def test_a_membership_change_with_wrong_types_is_processed(wired_bot: Bot)
     async with wired_bot.resources.unit_of_work() as uow:
         chat = next(c for c in await uow.chats.list() if c.id == -1001555)
     assert (chat.type, chat.title, chat.username) == ("group", None, None)
+
+
+async def test_values_no_database_column_takes_do_not_fail_the_batch(wired_bot: Bot) -> None:
+    hostile = _hostile_tagged_message(20)
+    hostile["message"]["extra"] = {"score": float("inf"), "nan": float("nan"), "half": "\ud800 surrogate"}
+    plain = {
+        "message": {
+            "message_id": 21,
+            "date": 1_700_000_000,
+            "chat": {"id": CITY_CHAT, "type": "supergroup"},
+            "from": {"id": RESIDENT, "first_name": "Аян"},
+            "text": "@akim_astana яма на дороге у дома 5",
+            "entities": [{"type": "mention", "offset": 0, "length": 12}],
+        }
+    }
+    unkeyed = {"update_id": 2**70, "message": "not a message"}
+    await wired_bot.bot.ingestor.ingest([unkeyed])  # nothing to key it on: logged and left out
+    rows = await _feed(wired_bot, hostile, plain)
+    assert sorted(row.status for row in rows) == ["processed", "processed"]
+    stored = next(row for row in rows if row.message_id == 20)
+    assert stored.payload["message"]["extra"] == {"score": None, "nan": None, "half": "\ufffd surrogate"}
+    assert len(await _complaints(wired_bot)) == 2
