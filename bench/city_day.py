@@ -13,8 +13,9 @@ repeats of earlier complaints that the duplicate finder is expected to merge. Up
 The database named in `--database-url` is dropped, created and migrated (its name must contain "bench");
 the Redis database in `--redis-url` is flushed first. `--sqlite` runs on a SQLite file and the SQL queue
 instead. Telegram's flood limits are raised in the bench config (the fake enforces none): with the real
-ones (20 messages a minute per group) the busiest department's cards alone would take hours; the result
-says how long.
+ones (20 messages a minute per group) the busiest department's cards alone would take hours one by one,
+and a fraction of that in combined messages (`delivery.combine_max` complaints each); the result says
+how long.
 
 Reported: ingest throughput (updates/s) and lag, update→card latency p50/p95/p99 for the tagged
 complaints, time until every card is out, the department queues' maximum depth, the bot's peak RSS, and a
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import re
@@ -508,6 +510,11 @@ def _classifier(config: Config) -> Callable[[str], Any]:
     return build_classifier(config, cache_dir=cache).classify
 
 
+def _combined_minutes(cards: int, config: Config) -> float:
+    """Minutes to post `cards` at Telegram's per-group pace when busy chats get combined messages."""
+    return math.ceil(cards / config.delivery.combine_max) / TELEGRAM_PER_GROUP_PER_MINUTE
+
+
 async def _run_day(
     fake: FakeBotAPI, config: Config, config_path: Path, traffic: Traffic, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -584,7 +591,9 @@ async def _run_day(
             "note": (
                 "Telegram rate limits raised in the bench config (the fake Bot API enforces none); with the "
                 f"real {TELEGRAM_PER_GROUP_PER_MINUTE} messages a minute per group the busiest department's "
-                f"{busiest} cards alone would take {busiest / TELEGRAM_PER_GROUP_PER_MINUTE / 60:.1f} h"
+                f"{busiest} cards alone would take {busiest / TELEGRAM_PER_GROUP_PER_MINUTE / 60:.1f} h one "
+                f"by one, about {_combined_minutes(busiest, config):.0f} min with up to "
+                f"{config.delivery.combine_max} in a combined message"
             ),
             "load_average_1m": [round(load, 2) for load in loads],
             "cpus": os.cpu_count(),
