@@ -358,6 +358,16 @@ class ShagymCollector:
             "Cards put back on the queue because the chat's rate budget was spent.",
             value=stats.deferred,
         )
+        yield CounterMetricFamily(
+            "shagym_combined_messages",
+            "Combined messages posted in busy department chats.",
+            value=stats.combined_messages,
+        )
+        yield CounterMetricFamily(
+            "shagym_combined_complaints",
+            "Complaints listed in combined messages instead of getting a card at once.",
+            value=stats.combined_complaints,
+        )
         yield _histogram(
             "shagym_card_latency_seconds",
             "Time from a complaint being stored to its card being posted.",

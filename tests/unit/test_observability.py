@@ -286,7 +286,7 @@ def test_observability_config_defaults_and_errors() -> None:
     assert located == {"observability.port": 3, "observability.prot": 4}
 
 
-async def test_notices_owed_and_sent_are_shown(harness: Harness) -> None:
+async def test_notice_outbox_and_combined_messages_are_shown(harness: Harness) -> None:
     bot = harness.bot
     await harness.feed(harness.message("@akim_astana нет отопления в подъезде", message_id=50))
     async with harness.resources.unit_of_work() as uow:
@@ -302,4 +302,8 @@ async def test_notices_owed_and_sent_are_shown(harness: Harness) -> None:
     assert value(page, "shagym_notices_owed", status="failed") == 1
     assert value(page, "shagym_notices_sent_total") == 3
     assert value(page, "shagym_notices_failures_total") == 2
+    bot.delivery.stats.combined_messages, bot.delivery.stats.combined_complaints = 2, 7
+    page = samples(generate_latest(bot.observability.registry).decode())
+    assert value(page, "shagym_combined_messages_total") == 2
+    assert value(page, "shagym_combined_complaints_total") == 7
     assert first.id != second.id
