@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Config
@@ -53,11 +54,20 @@ async def prepare_database(engine: AsyncEngine, url: str) -> None:
 
 async def sync_directory(resources: Resources) -> None:
     """Mirror officials, departments and watched chats from the config into the database."""
-    async with resources.unit_of_work() as uow:
-        await uow.directory.sync_officials(resources.config.officials)
-        await uow.directory.sync_departments(resources.config.departments)
-        await uow.chats.sync_watch(resources.config.watch)
-        await uow.commit()
+    for attempt in range(3):
+        try:
+            async with resources.unit_of_work() as uow:
+                await uow.directory.lock_for_sync()
+                await uow.directory.sync_officials(resources.config.officials)
+                await uow.directory.sync_departments(resources.config.departments)
+                await uow.chats.sync_watch(resources.config.watch)
+                await uow.commit()
+            return
+        except IntegrityError:
+            # another process (an instance, a `shagym` command) inserted the same rows first; on SQLite
+            # there is no lock to wait on, so sync again over what it wrote
+            if attempt == 2:
+                raise
 
 
 @asynccontextmanager

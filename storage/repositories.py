@@ -39,8 +39,15 @@ def _insert_ignoring_conflicts(session: AsyncSession, table: Any, index_elements
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")
 
 
-# the key of the PostgreSQL advisory lock that serialises inbox claims across instances
+# keys of the PostgreSQL advisory locks that serialise work across instances
 _INBOX_CLAIM_LOCK = 0x5368_6167_796D  # "Shagym"
+_DIRECTORY_SYNC_LOCK = _INBOX_CLAIM_LOCK + 1
+
+
+async def _lock_until_commit(session: AsyncSession, key: int) -> None:
+    """Hold a PostgreSQL advisory lock until the transaction ends (SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 class ChatRepository:
@@ -87,6 +94,10 @@ class DirectoryRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def lock_for_sync(self) -> None:
+        """Wait for any other instance's sync to commit: two starting at once must not insert twice."""
+        await _lock_until_commit(self._session, _DIRECTORY_SYNC_LOCK)
 
     async def sync_officials(self, officials: Sequence[OfficialConfig]) -> None:
         """Insert or update the configured officials and deactivate the ones removed from config."""
@@ -205,9 +216,7 @@ class InboxRepository:
         held until the caller commits.
         """
         now = utcnow()
-        if self._session.get_bind().dialect.name == "postgresql":
-            lock = text("SELECT pg_advisory_xact_lock(:key)")
-            await self._session.execute(lock, {"key": _INBOX_CLAIM_LOCK})
+        await _lock_until_commit(self._session, _INBOX_CLAIM_LOCK)
         busy_chats = select(InboxRow.chat_id).where(
             InboxRow.status == InboxStatus.PENDING.value,
             InboxRow.claimed_until > now,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import build_resources, sync_directory
+from bot.config import Config
 from bot.leases import Leadership
-from storage.models import InboxRow, LeaseRow
+from storage.models import DepartmentRow, InboxRow, LeaseRow, OfficialRow
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
@@ -164,3 +166,26 @@ async def _until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-u
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+async def test_instances_starting_together_mirror_the_directory_once(
+    engine: AsyncEngine, database_url: str, example_config: Config
+) -> None:
+    config = example_config.model_copy(
+        update={"storage": example_config.storage.model_copy(update={"database_url": database_url})}
+    )
+    async with (
+        build_resources(config, prepare=False) as first,
+        build_resources(config, prepare=False) as second,
+    ):
+        for _ in range(5):  # each round starts from an empty directory, as on a fresh database
+            async with first.unit_of_work() as uow:
+                await uow.session.execute(delete(OfficialRow))
+                await uow.session.execute(delete(DepartmentRow))
+                await uow.commit()
+            await asyncio.gather(sync_directory(first), sync_directory(second))
+        async with first.unit_of_work() as uow:
+            officials = await uow.directory.officials()
+            departments = await uow.directory.departments()
+    assert [o.id for o in officials] == sorted(o.id for o in config.officials)
+    assert [d.id for d in departments] == sorted(d.id for d in config.departments)
