@@ -45,23 +45,33 @@ class Outbound:
         return self._gateway
 
     async def _deliver(
-        self, chat_id: int, what: str, call: Callable[[], Awaitable[SentMessage]]
+        self,
+        chat_id: int,
+        what: str,
+        call: Callable[[], Awaitable[SentMessage]],
+        *,
+        raising: bool = False,
     ) -> SentMessage | None:
         """Run a send within the rate limit: a 429 waits as long as Telegram says, network errors, time-outs
-        and 5xx are retried `attempts` times with growing pauses (about a minute in all)."""
+        and 5xx are retried `attempts` times with growing pauses (about a minute in all). A message that
+        cannot go is logged and None returned, or with `raising` the last error raised (for a caller that
+        keeps the message and tries again later)."""
         delay = 1.0
         failures = 0
         throttled = 0
+        last: TelegramError | None = None
         while failures < self._attempts and throttled < _MAX_THROTTLED:
             await self._limiter.acquire(chat_id)
             try:
                 return await call()
             except TelegramRetryAfter as exc:
                 # flood control says when to come back: a wait, not a failed attempt
+                last = exc
                 throttled += 1
                 self._limiter.penalise(chat_id, exc.retry_after)
                 log.info("429 for chat %s, waiting %ss", chat_id, exc.retry_after)
             except TelegramTransientError as exc:
+                last = exc
                 failures += 1
                 log.warning("%s to %s failed (attempt %d): %s", what, chat_id, failures, exc.description)
                 if failures < self._attempts:
@@ -69,11 +79,17 @@ class Outbound:
                     delay = min(delay * 2, _MAX_DELAY)
             except TelegramForbidden as exc:
                 log.warning("cannot write to chat %s: %s", chat_id, exc.description)
+                if raising:
+                    raise
                 return None
             except TelegramError as exc:
                 log.error("%s to %s refused: %s", what, chat_id, exc.description)
+                if raising:
+                    raise
                 return None
         log.error("giving up on a %s to chat %s after %d failures", what, chat_id, failures + throttled)
+        if raising and last is not None:
+            raise last
         return None
 
     async def send(
@@ -85,6 +101,7 @@ class Outbound:
         html: bool = True,
         reply_to_message_id: int | None = None,
         reply_keyboard: ReplyKeyboard | None = None,
+        raising: bool = False,
     ) -> SentMessage | None:
         """Send a message, waiting for the rate limiter and retrying 429 and transient errors."""
         return await self._deliver(
@@ -98,6 +115,7 @@ class Outbound:
                 reply_to_message_id=reply_to_message_id,
                 reply_keyboard=reply_keyboard,
             ),
+            raising=raising,
         )
 
     async def send_document(

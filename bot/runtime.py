@@ -109,7 +109,9 @@ class ShagymBot:
             resources.unit_of_work,
             self.notifier,
             holder=instance,
-            lease_seconds=config.storage.queue_lease_seconds,
+            # one notice at a time, and a lease longer than Telegram's retries of one message (about a
+            # minute, more under flood control): no other instance takes a notice still being sent
+            lease_seconds=max(config.storage.queue_lease_seconds, 300.0),
             max_backoff_seconds=config.delivery.max_backoff_seconds,
         )
         self.context = HandlerContext(
@@ -173,7 +175,8 @@ class ShagymBot:
         return [Job("deadlines", check_deadlines, every=every), *self.digests.jobs(), *self.eraser.jobs()]
 
     async def _notify_resident(self, user_id: int, text: str, keyboard: Keyboard | None) -> None:
-        await self.outbound.send(user_id, text, keyboard=keyboard, html=False)
+        # raising: the notice sender keeps a notice Telegram did not take and tries again later
+        await self.outbound.send(user_id, text, keyboard=keyboard, html=False, raising=True)
 
     async def _wait_for_telegram(self, stop: asyncio.Event) -> dict[str, Any] | None:
         """getMe, retried with backoff while the Bot API is unreachable (a network outage at boot)."""

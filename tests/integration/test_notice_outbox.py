@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.notices import NoticeSender
+from bot.telegram import TelegramForbidden, TelegramTransientError
 from storage.models import NoticeRow
 from storage.uow import UnitOfWork
 from tests.integration.test_repositories import complaint
@@ -78,3 +80,56 @@ async def test_a_stopping_instance_gives_its_claims_back(session_factory: Factor
 
 async def _rows(uow: UnitOfWork) -> list[NoticeRow]:
     return list((await uow.session.scalars(select(NoticeRow).order_by(NoticeRow.id))).all())
+
+
+class Notifier:
+    """Stands in for ResidentNotifier: answers each notice as Telegram would, from a script."""
+
+    def __init__(self, *outcomes: Exception | None) -> None:
+        self.outcomes = list(outcomes)
+        self.calls: list[tuple[int, str]] = []
+
+    async def notify(
+        self, complaint_id: int, event: str, *, comment: str | None = None, original: int | None = None
+    ) -> bool:
+        self.calls.append((complaint_id, event))
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            raise outcome
+        return True
+
+
+def _sender(session_factory: Factory, notifier: Notifier) -> NoticeSender:
+    return NoticeSender(
+        lambda: UnitOfWork(session_factory),
+        notifier,  # type: ignore[arg-type]
+        holder="test",
+        max_attempts=2,
+    )
+
+
+async def test_a_notice_telegram_did_not_take_is_kept_and_tried_later(session_factory: Factory) -> None:
+    (number,) = await _owe(session_factory, 1)
+    notifier = Notifier(TelegramTransientError("Bad Gateway", method="sendMessage"))
+    sender = _sender(session_factory, notifier)
+    assert await sender.run_once() == 1
+    async with UnitOfWork(session_factory) as uow:
+        (row,) = await _rows(uow)
+    assert (row.status, row.attempts, row.claimed_by) == ("pending", 1, None)
+    assert row.claimed_until is not None  # not before its retry time
+    assert await sender.run_once() == 0
+    async with UnitOfWork(session_factory) as uow:  # the retry time comes
+        await uow.session.execute(update(NoticeRow).values(claimed_until=None))
+        await uow.commit()
+    assert await sender.run_once() == 1
+    async with UnitOfWork(session_factory) as uow:
+        assert await _rows(uow) == []
+    assert notifier.calls == [(number, "taken"), (number, "taken")] and sender.sent == 1
+
+
+async def test_a_resident_who_blocked_the_bot_is_skipped(session_factory: Factory) -> None:
+    await _owe(session_factory, 1)
+    sender = _sender(session_factory, Notifier(TelegramForbidden("bot was blocked by the user")))
+    assert await sender.run_once() == 1
+    async with UnitOfWork(session_factory) as uow:
+        assert await _rows(uow) == []
