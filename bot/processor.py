@@ -83,9 +83,25 @@ class InboxProcessor:
                 )
             )
             await uow.commit()
-        for row in rows:
-            await self.process(row)
+        claimed_at = time.monotonic()
+        waiting = rows
+        while waiting:
+            if time.monotonic() - claimed_at > self._lease.total_seconds() / 2:
+                # a slow batch (Telegram's retries) renews its claim before the lease runs out, and
+                # leaves any row another instance took meanwhile to that instance
+                waiting = await self._renew(waiting)
+                claimed_at = time.monotonic()
+                if not waiting:
+                    break
+            await self.process(waiting[0])
+            waiting = waiting[1:]
         return len(rows)
+
+    async def _renew(self, rows: list[InboxRow]) -> list[InboxRow]:
+        async with self._ctx.unit_of_work() as uow:
+            held = await uow.inbox.renew([row.id for row in rows], self._holder, lease=self._lease)
+            await uow.commit()
+        return [row for row in rows if row.id in held]
 
     async def process(self, row: InboxRow) -> None:
         """Handle one row; a failure is recorded on the row and retried, then parked for a human."""

@@ -189,3 +189,19 @@ async def test_instances_starting_together_mirror_the_directory_once(
             departments = await uow.directory.departments()
     assert [o.id for o in officials] == sorted(o.id for o in config.officials)
     assert [d.id for d in departments] == sorted(d.id for d in config.departments)
+
+
+async def test_a_renewed_claim_keeps_only_the_rows_still_held(session_factory: Factory) -> None:
+    await _store(session_factory, [(1, -100), (2, -200)])
+    assert await _claim(session_factory, "slow") == [1, 2]
+    async with UnitOfWork(session_factory) as uow:  # the slow instance's lease ran out on row 2
+        await uow.session.execute(
+            update(InboxRow).where(InboxRow.update_id == 2).values(claimed_until=InboxRow.received_at)
+        )
+        await uow.commit()
+    assert await _claim(session_factory, "other") == [2]
+    async with UnitOfWork(session_factory) as uow:
+        ids = {row.update_id: row.id for row in await uow.inbox.pending()}
+        held = await uow.inbox.renew(list(ids.values()), "slow", lease=LEASE)
+        await uow.commit()
+    assert held == {ids[1]}
