@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.cards import LISTED_STATES, CardRenderer
 from bot.config import Config, DepartmentConfig
@@ -18,6 +19,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
 from bot.i18n import t
+from bot.loops import outlast
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
 from bot.text import parse_number
@@ -244,7 +246,10 @@ class DeskActions:
             row.card_state = "opening"
             await uow.complaints.log(row, "opened", actor="staff", actor_user_id=press.sender.id)
             await uow.commit()
-            await self._enqueuer.enqueue(row.id, department.id)
+            # committed: a retry of this press would find it "opening" and queue nothing, so an
+            # unreachable queue is waited out here rather than failing the press
+            enqueue = partial(self._enqueuer.enqueue, row.id, department.id)
+            await outlast(log, f"complaint {row.id}: queueing its card", enqueue)
         return DeskResult(t("desk.opening", lang, number=row.id), refresh=[row.id])
 
     @staticmethod

@@ -98,10 +98,12 @@ class Enqueuer:
                 await uow.commit()
 
     async def sweep_new(self, *, older_than: timedelta = timedelta(0)) -> int:
-        """Queue complaints a crash left in `new` (stored but never put on a queue)."""
+        """Queue complaints a crash left in `new` (stored but never put on a queue), and cards opened
+        from a combined message whose queue entry a crash may have lost (a second entry is harmless)."""
         async with self._uow() as uow:
             rows = await uow.complaints.by_status(ComplaintStatus.NEW, limit=1000)
             pending = [(r.id, r.department_id) for r in rows if r.created_at <= utcnow() - older_than]
+            pending += [(r.id, r.department_id) for r in await uow.complaints.opening()]
         for complaint_id, department in pending:
             await self.enqueue(complaint_id, department)
         return len(pending)

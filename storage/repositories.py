@@ -256,6 +256,22 @@ class InboxRepository:
         query = select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id)
         return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
 
+    async def renew(self, inbox_ids: Sequence[int], holder: str, *, lease: timedelta) -> set[int]:
+        """Extend `holder`'s claim on these rows; the ids returned are the ones it still holds."""
+        if not inbox_ids:
+            return set()
+        kept = await self._session.scalars(
+            update(InboxRow)
+            .where(
+                InboxRow.id.in_(inbox_ids),
+                InboxRow.claimed_by == holder,
+                InboxRow.status == InboxStatus.PENDING.value,
+            )
+            .values(claimed_until=utcnow() + lease)
+            .returning(InboxRow.id)
+        )
+        return set(kept.all())
+
     async def mark_processed(self, inbox_id: int) -> None:
         """The update was handled; keep the row for audit and idempotency."""
         await self._session.execute(
@@ -630,6 +646,11 @@ class ComplaintRepository:
         query = select(ComplaintRow).where(ComplaintRow.status == status.value)
         if department_id is not None:
             query = query.where(ComplaintRow.department_id == department_id)
+        return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
+
+    async def opening(self, *, limit: int = 1000) -> Sequence[ComplaintRow]:
+        """Complaints whose own card staff asked for from a combined message and that have none yet."""
+        query = select(ComplaintRow).where(ComplaintRow.card_state == "opening")
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
 
     async def open_in_department(
