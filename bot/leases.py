@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.loops import sleep_or_stop
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Leadership:
         renew_every = self._ttl / 3
         while not stop.is_set():
             if not await self.try_acquire():
-                await _wait(stop, renew_every)
+                await sleep_or_stop(stop, renew_every)
                 continue
             held_until = time.monotonic() + self._ttl
             self.is_leader = True
@@ -92,8 +93,3 @@ class Leadership:
                     await self.release()
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

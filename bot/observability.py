@@ -28,6 +28,7 @@ from bot.domain import ComplaintStatus, InboxStatus
 from bot.events import ALLOWED_UPDATES
 from bot.ingress import IngressStats
 from bot.latency import CARD_BUCKETS, PROCESS_BUCKETS, LatencyHistogram
+from bot.loops import describe
 from storage.queues import DepartmentQueue, QueueStats
 from storage.uow import UnitOfWork
 
@@ -436,7 +437,7 @@ class Observability:
                     raise result
                 checks[name] = {"ok": False, "error": _failure(result)}
                 if name not in self._failing:
-                    log.warning("health check %s failing: %r", name, result)
+                    log.warning("health check %s failing: %s", name, describe(result))
                 self._failing.add(name)
             else:
                 checks[name] = {"ok": True}

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.cards import LISTED_STATES
 from bot.config import RetentionConfig
 from bot.domain import ComplaintSource, ComplaintStatus, InboxStatus
 from bot.scheduler import Job
@@ -190,7 +191,7 @@ class DataEraser:
             cards = tuple(
                 (row.id, row.department_id)
                 for row in rows
-                if row.card_state == "sent" and row.erased_at is None
+                if row.card_state in ("sent", *LISTED_STATES) and row.erased_at is None
             )
             for row in rows:
                 erase_author(row, now)
