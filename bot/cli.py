@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.text import is_int64
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def _user_id(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (an integer)") from None
-    if not -(2**63) <= value < 2**63:
+    if not is_int64(value):
         raise argparse.ArgumentTypeError(f"{text!r} is too large for a Telegram user id")
     return value
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.text import is_int64
+
 log = logging.getLogger(__name__)
 
 # Update kinds the bot acts on; `allowed_updates` must list them explicitly.
@@ -146,14 +148,11 @@ class UnsupportedUpdate:
 Event = IncomingMessage | CallbackPress | UnsupportedUpdate
 
 
-# Telegram's ids fit in 64 bits; a larger integer would fail in the database, not in the parser.
-_INT64 = range(-(2**63), 2**63)
-
-
 def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         return False
-    return not isinstance(value, int) or isinstance(value, bool) or value in _INT64
+    # Telegram's ids fit in 64 bits; a larger integer would fail in the database, not in the parser
+    return not isinstance(value, int) or isinstance(value, bool) or is_int64(value)
 
 
 # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded; each becomes U+FFFD, which is

@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +30,7 @@ from bot.events import (
 from bot.loops import Backoff, sleep_or_stop
 from bot.mentions import MentionDetector
 from bot.telegram import TelegramError, TelegramGateway, TelegramRetryAfter
+from bot.text import is_int64
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
@@ -84,7 +85,7 @@ class UpdateIngestor:
             self.stats.malformed += 1
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
             log.warning("malformed update kept for inspection: %s", exc, extra={"update_id": update_id})
-            if not _is_int64(update_id):
+            if not is_int64(update_id):
                 return None  # nothing to key it on; logged above
             payload = raw if isinstance(raw, dict) else {"raw": repr(raw)[:10000]}
             return InboxItem(update_id=update_id, kind="malformed", payload=_storable(payload))
@@ -127,10 +128,6 @@ class UpdateIngestor:
         if new_ids and self._on_stored is not None:
             self._on_stored()
         return len(new_ids)
-
-
-def _is_int64(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _storable(payload: dict[str, Any]) -> dict[str, Any]:

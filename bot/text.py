@@ -8,8 +8,11 @@ half. No Telegram library is imported: handlers, the digest and tests share thes
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 __all__ = [
     "escape_html",
+    "is_int64",
     "parse_number",
     "split_message",
     "truncate",
@@ -143,6 +146,11 @@ def escape_html(text: str, *, quote: bool = False) -> str:
     return escaped.replace('"', "&quot;") if quote else escaped
 
 
+def is_int64(value: object) -> TypeGuard[int]:
+    """An int (not a bool) that fits a 64-bit database column, as every Telegram id does."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
 def parse_number(text: str, *, signed: bool = False) -> int | None:
     """An integer typed by a person or carried in callback data: ASCII digits (and a leading minus when
     `signed`) that fit in 64 bits, else None. str.isdigit() alone also accepts "²" and other digits
@@ -151,4 +159,4 @@ def parse_number(text: str, *, signed: bool = False) -> int | None:
     if not body or not body.isascii() or not body.isdigit() or len(body) > 19:
         return None
     number = int(text)
-    return number if -(2**63) <= number < 2**63 else None
+    return number if is_int64(number) else None
