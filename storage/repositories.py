@@ -50,6 +50,31 @@ async def _lock_until_commit(session: AsyncSession, key: int) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+async def _take_claims(
+    session: AsyncSession,
+    model: Any,
+    ids: list[int],
+    claimable: Sequence[Any],
+    holder: str,
+    until: datetime,
+) -> Sequence[Any]:
+    """Claim the candidate rows `ids` for `holder` until `until`; return those taken, in id order.
+
+    The claimable condition is checked again in the update itself: on SQLite the candidates' select is
+    not in the update's transaction, and another claim may have taken a row in between.
+    """
+    if not ids:
+        return []
+    taken = await session.scalars(
+        update(model)
+        .where(model.id.in_(ids), *claimable)
+        .values(claimed_by=holder, claimed_until=until)
+        .returning(model.id)
+    )
+    query = select(model).where(model.id.in_(list(taken.all()))).order_by(model.id)
+    return (await session.scalars(query.execution_options(populate_existing=True))).all()
+
+
 class ChatRepository:
     """Chats the bot watches or has seen."""
 
@@ -242,19 +267,7 @@ class InboxRepository:
             .limit(limit)
         )
         ids = list((await self._session.scalars(candidates)).all())
-        if not ids:
-            return []
-        # the condition is checked again in the update itself: on SQLite the select above is not in the
-        # update's transaction, and another claim may have taken a row in between
-        taken = await self._session.scalars(
-            update(InboxRow)
-            .where(InboxRow.id.in_(ids), *claimable)
-            .values(claimed_by=holder, claimed_until=now + lease)
-            .returning(InboxRow.id)
-        )
-        ids = list(taken.all())
-        query = select(InboxRow).where(InboxRow.id.in_(ids)).order_by(InboxRow.id)
-        return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
+        return await _take_claims(self._session, InboxRow, ids, claimable, holder, now + lease)
 
     async def renew(self, inbox_ids: Sequence[int], holder: str, *, lease: timedelta) -> set[int]:
         """Extend `holder`'s claim on these rows; the ids returned are the ones it still holds."""
@@ -379,18 +392,7 @@ class NoticeRepository:
             .with_for_update(skip_locked=True)
         )
         ids = list((await self._session.scalars(candidates)).all())
-        if not ids:
-            return []
-        # checked again in the update: on SQLite the select is not in the update's transaction
-        taken = await self._session.scalars(
-            update(NoticeRow)
-            .where(NoticeRow.id.in_(ids), *claimable)
-            .values(claimed_by=holder, claimed_until=now + lease)
-            .returning(NoticeRow.id)
-        )
-        ids = list(taken.all())
-        query = select(NoticeRow).where(NoticeRow.id.in_(ids)).order_by(NoticeRow.id)
-        return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
+        return await _take_claims(self._session, NoticeRow, ids, claimable, holder, now + lease)
 
     async def release(self, notice_ids: Sequence[int], holder: str) -> None:
         """Give back claims a stopping instance will not finish, so the next one sends them at once."""
