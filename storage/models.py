@@ -30,11 +30,13 @@ __all__ = [
     "ComplaintRow",
     "ConversationRow",
     "DepartmentRow",
+    "DeskPromptRow",
     "InboxRow",
     "JobRunRow",
     "OfficialRow",
     "QueueEntryRow",
     "ResidentRow",
+    "SettingRow",
 ]
 
 
@@ -139,6 +141,37 @@ class ConversationRow(Base):
     state: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DeskPromptRow(Base):
+    """A staff member's pending resolution: the bot asked them for a comment on one complaint.
+
+    Kept apart from the private-chat draft (`conversations`), so a staff member who is also a resident
+    loses neither; only a reply to the prompt message itself completes the resolution.
+    """
+
+    __tablename__ = "desk_prompts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "complaint_id", name="uq_desk_prompts_user_id_complaint_id"),
+        Index("ix_desk_prompts_chat_id_prompt_message_id", "chat_id", "prompt_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)  # set once the prompt is sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SettingRow(Base):
+    """A value the bot generated for itself and every instance must share (e.g. the webhook secret)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ComplaintRow(Base):

@@ -10,12 +10,14 @@ from storage.repositories import (
     ChatRepository,
     ComplaintRepository,
     ConversationRepository,
+    DeskPromptRepository,
     DirectoryRepository,
     InboxRepository,
     JobRunRepository,
     LeaseRepository,
     NoticeRepository,
     ResidentRepository,
+    SettingRepository,
 )
 from storage.retention import RetentionRepository
 
@@ -34,6 +36,8 @@ class UnitOfWork:
     retention: RetentionRepository
     leases: LeaseRepository
     notices: NoticeRepository
+    desk_prompts: DeskPromptRepository
+    settings: SettingRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -50,6 +54,8 @@ class UnitOfWork:
         self.retention = RetentionRepository(self.session)
         self.leases = LeaseRepository(self.session)
         self.notices = NoticeRepository(self.session)
+        self.desk_prompts = DeskPromptRepository(self.session)
+        self.settings = SettingRepository(self.session)
         return self
 
     async def __aexit__(

@@ -174,3 +174,37 @@ async def test_status_queries(session_factory: async_sessionmaker[AsyncSession])
     async with UnitOfWork(session_factory) as uow:
         queued = await uow.complaints.by_status(ComplaintStatus.QUEUED, department_id="utilities")
     assert [c.message_id for c in queued] == [1, 2]
+
+
+async def test_settings_first_writer_wins(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with UnitOfWork(session_factory) as uow:
+        assert await uow.settings.get("webhook_secret") is None
+        assert await uow.settings.get_or_create("webhook_secret", "first") == "first"
+        await uow.commit()
+    async with UnitOfWork(session_factory) as uow:
+        # a second instance generating its own value gets the one already stored
+        assert await uow.settings.get_or_create("webhook_secret", "second") == "first"
+        await uow.commit()
+
+
+async def test_desk_prompt_is_answered_only_by_a_reply_to_it(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with UnitOfWork(session_factory) as uow:
+        row = await uow.complaints.add(complaint())
+        prompt = await uow.desk_prompts.open(500001, row.id, -1001000000001)
+        assert prompt.prompt_message_id is None
+        await uow.desk_prompts.sent(prompt.id, 77)
+        await uow.commit()
+    async with UnitOfWork(session_factory) as uow:
+        assert await uow.desk_prompts.answered_by(-1001000000001, 76, 500001) is None
+        assert await uow.desk_prompts.answered_by(-1001000000001, 77, 500002) is None
+        found = await uow.desk_prompts.answered_by(-1001000000001, 77, 500001)
+        assert found is not None and found.complaint_id == row.id
+        # pressing "resolve" again restarts the same prompt rather than adding one
+        again = await uow.desk_prompts.open(500001, row.id, -1001000000001)
+        assert again.id == found.id and again.prompt_message_id is None
+        await uow.desk_prompts.close(row.id)
+        await uow.commit()
+    async with UnitOfWork(session_factory) as uow:
+        assert await uow.desk_prompts.answered_by(-1001000000001, 77, 500001) is None
