@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import Config
-from bot.domain import ComplaintStatus
-from bot.i18n import t
+from bot.domain import ComplaintSource, ComplaintStatus
+from bot.i18n import t, t_html
 from bot.telegram import Button, Keyboard
 from bot.text import escape_html, truncate, utf16_len
 
@@ -59,6 +59,8 @@ class CardData:
     reopened: int = 0
     duplicates: int = 0
     actor: str | None = None  # the staff member who acted last
+    # the phone the resident shared in the private chat: only on the card of their private complaints
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,35 +94,40 @@ class CardRenderer:
     def render(self, card: CardData, *, limit: int = MESSAGE_LIMIT) -> str:
         """HTML text of the card, at most `limit` UTF-16 units (the resident's text is what gets cut)."""
         lang = self.language_of(card.department)
-        header = [f"<b>{escape_html(t('card.title', lang, number=card.number))}</b>"]
+        h = t_html
+        header = [f"<b>{h('card.title', lang, number=card.number)}</b>"]
         if card.urgent:
-            header.insert(0, f"<b>{t('card.urgent', lang)}</b>")
+            header.insert(0, f"<b>{h('card.urgent', lang)}</b>")
         lines = [" · ".join(header)]
         category = escape_html(self._config.category_name(card.category, lang))
-        lines.append(f"{t('card.category', lang)}: <b>{category}</b>")
-        lines.append(f"{t('card.district', lang)}: {escape_html(self._district_name(card.district, lang))}")
+        lines.append(f"{h('card.category', lang)}: <b>{category}</b>")
+        lines.append(f"{h('card.district', lang)}: {escape_html(self._district_name(card.district, lang))}")
         if card.needs_triage:
-            lines.append(t("card.triage", lang))
+            lines.append(h("card.triage", lang))
+        phone = h("card.phone", lang, phone=_phone_label(card.phone)) if self._shows_phone(card) else None
         if card.author:
-            lines.append(f"{t('card.author', lang)}: {escape_html(card.author)}")
-        lines.append(f"{t('card.source', lang)}: {self._source(card, lang)}")
+            author = f"{h('card.author', lang)}: {escape_html(card.author)}"
+            lines.append(f"{author} · {phone}" if phone else author)
+        elif phone:
+            lines.append(phone)
+        lines.append(f"{h('card.source', lang)}: {self._source(card, lang)}")
         if card.officials:
             names = ", ".join(self._official_name(o, lang) for o in card.officials)
-            lines.append(f"{t('card.officials', lang)}: {escape_html(names)}")
+            lines.append(f"{h('card.officials', lang)}: {escape_html(names)}")
         extras = []
         if card.photos:
-            extras.append(t("card.photos", lang, count=card.photos))
+            extras.append(h("card.photos", lang, count=card.photos))
         if card.has_location:
-            extras.append(t("card.location", lang))
+            extras.append(h("card.location", lang))
         if card.edited:
-            extras.append(t("card.edited", lang))
+            extras.append(h("card.edited", lang))
         if card.reopened:
-            extras.append(t("card.reopened", lang, count=card.reopened))
+            extras.append(h("card.reopened", lang, count=card.reopened))
         if card.duplicates:
-            extras.append(t("card.duplicates", lang, count=card.duplicates))
+            extras.append(h("card.duplicates", lang, count=card.duplicates))
         if extras:
             lines.append(" · ".join(extras))
-        status_line = f"{t('card.status', lang)}: {t('status.' + card.status, lang)}"
+        status_line = f"{h('card.status', lang)}: {h('status.' + card.status, lang)}"
         if card.actor:
             status_line += f" — {escape_html(card.actor)}"
         lines.append(status_line)
@@ -132,6 +139,12 @@ class CardRenderer:
             body = escape_html(truncate(card.text, max(1, room - (utf16_len(body) - room) - 10)))
             room -= 10
         return f"{frame}\n\n<blockquote>{body}</blockquote>"
+
+    @staticmethod
+    def _shows_phone(card: CardData) -> bool:
+        # a phone shared in the private chat is for the complaints filed there; a chat's complaint (even
+        # from the same person) and every other message (combined lines, digests, notices) never show it
+        return bool(card.phone) and card.source == ComplaintSource.PRIVATE.value
 
     def keyboard(self, number: int, department_id: str, status: str = "delivered") -> Keyboard | None:
         """The desk buttons for a card in `status` (none once closed); data is action and number only."""
@@ -161,8 +174,8 @@ class CardRenderer:
         then the lines' detail when many complaints share the message.
         """
         lang = self.language_of(department_id)
-        title = f"<b>{escape_html(t('combined.title', lang, count=len(lines)))}</b>"
-        hint = f"<i>{escape_html(t('combined.hint', lang))}</i>"
+        title = f"<b>{t_html('combined.title', lang, count=len(lines))}</b>"
+        hint = f"<i>{t_html('combined.hint', lang)}</i>"
         layouts: list[tuple[str, list[str], int]] = []
         for detail in ("full", "compact", "minimal"):
             heads = [self._combined_head(line, lang, detail) for line in lines]
@@ -200,42 +213,43 @@ class CardRenderer:
 
     def _combined_head(self, line: CombinedLine, lang: str, detail: str) -> str:
         card = line.card
-        parts = [f"<b>{escape_html(t('combined.number', lang, number=card.number))}</b>"]
+        h = t_html
+        parts = [f"<b>{h('combined.number', lang, number=card.number)}</b>"]
         if card.urgent:
-            parts.append(f"<b>{escape_html(t('card.urgent', lang))}</b>")
+            parts.append(f"<b>{h('card.urgent', lang)}</b>")
         if detail != "minimal":
             parts.append(escape_html(self._config.category_name(card.category, lang)))
             parts.append(escape_html(self._district_name(card.district, lang)))
         if detail == "full":
             if card.photos:
-                parts.append(escape_html(t("card.photos", lang, count=card.photos)))
+                parts.append(h("card.photos", lang, count=card.photos))
             if card.has_location:
-                parts.append(escape_html(t("card.location", lang)))
+                parts.append(h("card.location", lang))
             if card.duplicates:
-                parts.append(escape_html(t("card.duplicates", lang, count=card.duplicates)))
+                parts.append(h("card.duplicates", lang, count=card.duplicates))
         status = ComplaintStatus(card.status)
         if line.state == "waiting" and status not in _FRESH:
-            parts.append(escape_html(t(f"status.{status.value}", lang)))
+            parts.append(h(f"status.{status.value}", lang))
         head = " · ".join(parts)
         source = self._source(card, lang) if detail == "full" else self._short_source(card, lang)
         if source:
             head += f" — {source}"
         if line.state == "opened":
-            head += f"\n{escape_html(t('combined.opened', lang))}"
+            head += f"\n{h('combined.opened', lang)}"
         elif line.state == "opening":
-            head += f"\n{escape_html(t('combined.opening', lang))}"
+            head += f"\n{h('combined.opening', lang)}"
         elif line.state == "moved":
             name = self._config.department_name(card.department, lang)
-            head += f"\n{escape_html(t('combined.moved', lang, department=name))}"
+            head += f"\n{h('combined.moved', lang, department=name)}"
         return head
 
     def _short_source(self, card: CardData, lang: str) -> str:
         if card.source == "private":
-            return escape_html(t("card.source_private", lang))
+            return t_html("card.source_private", lang)
         link = message_link(card.chat_id, card.message_id, card.chat_username)
         if link is None:
             return ""
-        return f'<a href="{escape_html(link, quote=True)}">{t("card.open_original", lang)}</a>'
+        return f'<a href="{escape_html(link, quote=True)}">{t_html("card.open_original", lang)}</a>'
 
     def department_name(self, department_id: str, language: str) -> str:
         """A department's name in `language`."""
@@ -254,15 +268,21 @@ class CardRenderer:
 
     def _source(self, card: CardData, lang: str) -> str:
         if card.source == "private":
-            return t("card.source_private", lang)
+            return t_html("card.source_private", lang)
         title = escape_html(card.chat_title or str(card.chat_id))
         link = message_link(card.chat_id, card.message_id, card.chat_username)
         if link is None:
             return title
-        return f'{title} — <a href="{escape_html(link, quote=True)}">{t("card.open_original", lang)}</a>'
+        return f'{title} — <a href="{escape_html(link, quote=True)}">{t_html("card.open_original", lang)}</a>'
 
 
 _FRESH = (ComplaintStatus.NEW, ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED)
+
+
+def _phone_label(phone: str | None) -> str:
+    """A shared phone as staff dial it: Telegram sends contacts' numbers without the "+"."""
+    number = (phone or "").strip()
+    return f"+{number}" if number.isascii() and number.isdigit() else number
 
 
 def _short_html(text: str, units: int) -> str:

@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 from bot.cards import CAPTION_LIMIT, LISTED_STATES, CardData, CardRenderer, CombinedLine
 from bot.config import Config
-from bot.domain import ComplaintStatus
-from bot.i18n import t
+from bot.domain import ComplaintSource, ComplaintStatus
+from bot.i18n import t, t_html
 from bot.loops import Backoff, outlast, wait_for_work
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
@@ -95,9 +95,14 @@ class CardDelivery:
         self._outbound = outbound
         self.stats = DeliveryStats()
 
-    async def card_data(self, uow: UnitOfWork, row: ComplaintRow) -> CardData:
-        """Collect what the card shows."""
+    async def card_data(self, uow: UnitOfWork, row: ComplaintRow, *, phone: bool = True) -> CardData:
+        """Collect what the card shows (`phone`: the resident's shared phone, for a card of its own)."""
         chat = await uow.chats.get(row.chat_id)
+        shared = None
+        if phone and row.source == ComplaintSource.PRIVATE.value and row.resident_id is not None:
+            # one lookup by primary key; erasure and expiry clear resident_id, so the phone goes with it
+            resident = await uow.residents.get(row.resident_id)
+            shared = resident.phone if resident is not None else None
         return CardData(
             number=row.id,
             text=row.text,
@@ -121,6 +126,7 @@ class CardDelivery:
             reopened=row.reopen_count,
             duplicates=row.duplicate_count,
             actor=await uow.complaints.last_staff_name(row.id),
+            phone=shared,
         )
 
     async def deliver(self, complaint_id: int, department_id: str) -> bool:
@@ -177,7 +183,7 @@ class CardDelivery:
         if urgent and department.head is not None:
             lang = self._renderer.language_of(department_id)
             await self._outbound.send(
-                department.head, f"{t('head.urgent', lang, number=complaint_id)}\n\n{text}"
+                department.head, f"{t_html('head.urgent', lang, number=complaint_id)}\n\n{text}"
             )
         return True
 
@@ -292,7 +298,7 @@ class CardDelivery:
                     rows.append(row)
             if len(rows) < 2:
                 return []
-            lines = [CombinedLine(await self.card_data(uow, row)) for row in rows]
+            lines = [CombinedLine(await self.card_data(uow, row, phone=False)) for row in rows]
             # a complaint listed before (in another department's chat, before it moved) is re-rendered there
             earlier = {listing for row in rows if (listing := await self._listing(uow, row.id))}
             text = self._renderer.render_combined(department_id, lines)
@@ -405,7 +411,7 @@ class CardDelivery:
                 state = "moved"
             else:
                 state = "opened"
-            lines.append(CombinedLine(await self.card_data(uow, row), state))
+            lines.append(CombinedLine(await self.card_data(uow, row, phone=False), state))
         return lines
 
 

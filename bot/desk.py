@@ -18,7 +18,7 @@ from bot.config import Config, DepartmentConfig
 from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
-from bot.i18n import t
+from bot.i18n import t, t_html
 from bot.loops import outlast
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
@@ -336,7 +336,7 @@ class DeskActions:
             retire = (
                 old_chat,
                 old_message,
-                t("desk.moved_card", lang, number=row.id, department=department_name),
+                t_html("desk.moved_card", lang, number=row.id, department=department_name),  # an HTML edit
             )
         return DeskResult(
             t("desk.rerouted", lang, department=department_name),

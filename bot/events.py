@@ -110,7 +110,7 @@ class IncomingMessage:
     contact: Contact | None = None
     reply_to: ReplyTo | None = None
     media_group_id: str | None = None
-    content_type: str = "text"  # text | photo | location | contact | sticker | voice | other
+    content_type: str = "text"  # text | photo | location | contact | sticker | voice | document | other
     thread_id: int | None = None
 
     @property
@@ -267,7 +267,7 @@ def _content_type(raw: dict[str, Any]) -> str:
         "document",
     ):
         if key in raw:
-            return key if key in ("photo", "location", "contact", "sticker", "voice") else "other"
+            return key if key in ("photo", "location", "contact", "sticker", "voice", "document") else "other"
     if isinstance(raw.get("text"), str):
         return "text"
     return "other"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.text import escape_html
+
 LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
 DEFAULT_LANGUAGE = "ru"
 
@@ -14,6 +16,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "card.district": {"ru": "Район", "kk": "Аудан", "en": "District"},
     "card.district_unknown": {"ru": "не указан", "kk": "көрсетілмеген", "en": "not given"},
     "card.author": {"ru": "Автор", "kk": "Авторы", "en": "Author"},
+    "card.phone": {"ru": "📞 {phone}", "kk": "📞 {phone}", "en": "📞 {phone}"},
     "card.source": {"ru": "Источник", "kk": "Дереккөз", "en": "Source"},
     "card.source_private": {
         "ru": "личное сообщение боту",
@@ -163,6 +166,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "ru": "Пожалуйста, поделитесь своим номером кнопкой ниже.",
         "kk": "Өз нөміріңізді төмендегі батырмамен бөлісіңіз.",
         "en": "Please share your own number with the button below.",
+    },
+    "draft.location_invalid": {
+        "ru": "Эта геолокация недействительна (неверные координаты), я её не добавил. "
+        "Отправьте точку ещё раз кнопкой «📍 Отправить геолокацию» или напишите адрес.",
+        "kk": "Бұл геолокация жарамсыз (координаттары қате), мен оны қоспадым. "
+        "Нүктені «📍 Геолокация жіберу» батырмасымен қайта жіберіңіз немесе мекенжайды жазыңыз.",
+        "en": "This location is invalid (its coordinates are impossible), so I did not add it. "
+        "Send the point again with “📍 Send my location” or write the address.",
+    },
+    "document.caption_only": {
+        "ru": "Файлы я не передаю в отдел — беру только подпись к нему как текст обращения. "
+        "Снимки отправляйте как фото.",
+        "kk": "Файлдарды бөлімге жібермеймін — оның қолтаңбасын ғана өтініш мәтіні ретінде аламын. "
+        "Суреттерді фото ретінде жіберіңіз.",
+        "en": "I do not pass files on to the department: I take only the file's caption as the text of "
+        "the complaint. Send pictures as photos.",
+    },
+    "document.no_caption": {
+        "ru": "Файлы я не передаю в отдел. Опишите проблему текстом (можно подписью к файлу), "
+        "а снимки отправьте как фото.",
+        "kk": "Файлдарды бөлімге жібермеймін. Мәселені мәтінмен сипаттаңыз "
+        "(файлдың қолтаңбасымен де болады), ал суреттерді фото ретінде жіберіңіз.",
+        "en": "I do not pass files on to the department. Please describe the problem in text (a caption "
+        "on the file will do) and send pictures as photos.",
     },
     "unsupported": {
         "ru": "Я понимаю только текст, фото, геолокацию и контакт. Опишите проблему текстом, пожалуйста.",
@@ -566,6 +593,13 @@ def t(key: str, language: str | None = None, **values: Any) -> str:
     entry = CATALOG[key]
     template = entry.get(language or DEFAULT_LANGUAGE) or entry[DEFAULT_LANGUAGE]
     return template.format(**values) if values else template
+
+
+def t_html(key: str, language: str | None = None, **values: Any) -> str:
+    """`t()` for a message sent with parse_mode=HTML: every value escaped, the template's markup kept."""
+    # values are names from the config, residents' and staff's texts: any of them may hold & < >;
+    # a test checks every template is valid HTML by itself. Plain-text messages use t(), unescaped.
+    return t(key, language, **{name: escape_html(str(value)) for name, value in values.items()})
 
 
 def normalize_language(code: str | None) -> str:

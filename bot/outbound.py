@@ -24,6 +24,7 @@ from bot.telegram import (
     TelegramRetryAfter,
     TelegramTransientError,
 )
+from bot.text import escape_html
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,12 @@ class Outbound:
         )
 
     async def edit(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None
+        self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None, html: bool = True
     ) -> bool:
         """Edit a message the bot sent; False when Telegram refused (too old, unchanged, deleted)."""
+        if not html:
+            # edits always go with parse_mode=HTML: plain text escaped shows exactly as it was written
+            text = escape_html(text)
         await self._limiter.acquire(chat_id)
         try:
             await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)

@@ -29,7 +29,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
-_SUPPORTED_CONTENT = frozenset({"text", "photo", "location", "contact"})
+_SUPPORTED_CONTENT = frozenset({"text", "photo", "location", "contact", "document"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +145,13 @@ class ResidentOffice:
             return [Reply(t("unsupported", lang))]
         if message.contact is not None:
             return await self._contact(message, sender, lang)
+        if message.content_type == "location" and message.location is None:
+            return [Reply(t("draft.location_invalid", lang))]  # impossible coordinates: the draft stays
+        if message.content_type == "document":
+            # a file is not passed on (cards show photos only); its caption is the text, like a photo's
+            if not message.text.strip():
+                return [Reply(t("document.no_caption", lang))]
+            return [Reply(t("document.caption_only", lang)), *await self._add_to_draft(message, sender, lang)]
         return await self._add_to_draft(message, sender, lang)
 
     def _start(self, lang: str) -> list[Reply]:

@@ -12,7 +12,7 @@ async def _send_replies(chat_id: int, replies: list[Reply], ctx: HandlerContext)
         if not reply.text:
             continue
         if reply.edit_message_id is not None and await ctx.outbound.edit(
-            chat_id, reply.edit_message_id, reply.text, keyboard=reply.keyboard
+            chat_id, reply.edit_message_id, reply.text, keyboard=reply.keyboard, html=False
         ):
             continue
         sent = await ctx.outbound.send(
