@@ -570,10 +570,14 @@ class DeskPromptRepository:
         """Forget every pending resolution of a complaint (it was resolved or otherwise closed)."""
         await self._session.execute(delete(DeskPromptRow).where(DeskPromptRow.complaint_id == complaint_id))
 
+    async def discard(self, prompt_id: int) -> None:
+        """Forget one pending resolution (its complaint moved or closed since it was asked)."""
+        await self._session.execute(delete(DeskPromptRow).where(DeskPromptRow.id == prompt_id))
+
     async def expire(self, before: datetime) -> int:
         """Delete pending resolutions started before `before`; return how many."""
         result = await self._session.execute(delete(DeskPromptRow).where(DeskPromptRow.created_at < before))
-        return int(getattr(result, "rowcount", 0) or 0)
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 class SettingRepository:
