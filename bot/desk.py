@@ -52,6 +52,7 @@ class DeskResult:
     refresh: list[int] | None = None  # complaints whose cards to re-render
     picker: Keyboard | None = None  # a temporary keyboard for the pressed card
     prompt: str | None = None  # a message to post in the department chat
+    prompt_id: int | None = None  # the pending resolution the prompt asks about (see `prompt_sent`)
     notices: list[Notice] | None = None
     retire_card: tuple[int, int, str] | None = None  # (chat, message, text): a card left behind by a reroute
 
@@ -118,10 +119,10 @@ class DeskActions:
         async with self._uow_factory() as uow:
             row = await uow.complaints.get(number)
             if action == "open" and not extra:
-                return await self._open(uow, row, department, press, lang)
+                return await self._open(uow, number, row, department, press, lang)
             stale = self._stale_reason(row, department, press)
             if stale is not None or row is None:
-                return DeskResult(t(stale or "desk.stale", lang), alert=True)
+                return DeskResult(t(stale or "desk.stale", lang, number=number), alert=True)
             staff = {"by": press.sender.full_name or str(press.sender.id)}
             status = ComplaintStatus(row.status)
             if action == "take":
@@ -140,14 +141,18 @@ class DeskActions:
                 await uow.commit()
                 return DeskResult(t("desk.taken", lang), refresh=[number], notices=notices)
             if action == "resolve":
-                await uow.conversations.save(
-                    press.sender.id, "resolve", {"complaint_id": number, "chat_id": department.chat_id}
-                )
+                if ComplaintStatus.RESOLVED not in ALLOWED_TRANSITIONS[status]:
+                    return DeskResult(t("desk.stale", lang), alert=True)
+                # a desk prompt of its own, never the conversation slot: the same person's private-chat
+                # draft as a resident stays as it is. Pressing "resolve" on several cards keeps one
+                # prompt each; pressing it again on one card asks afresh (only the new prompt answers).
+                pending = await uow.desk_prompts.open(press.sender.id, number, department.chat_id)
+                prompt_id = pending.id
                 await uow.commit()
-                prompt = t("desk.resolve_prompt", lang, number=number)
                 return DeskResult(
                     t("desk.resolve_asked", lang),
-                    prompt=prompt,
+                    prompt=t("desk.resolve_prompt", lang, number=number),
+                    prompt_id=prompt_id,
                     picker=self._with_back(
                         number, lang, [Button(t("button.no_comment", lang), callback_data=f"d:rnc:{number}")]
                     ),
@@ -159,6 +164,7 @@ class DeskActions:
                     row, ComplaintStatus.REJECTED, actor="staff", actor_user_id=press.sender.id, details=staff
                 )
                 comment = t("desk.rejected_comment", lang)
+                await uow.desk_prompts.close(number)
                 notices = await self._owe(uow, [Notice(number, "rejected", comment)])
                 await uow.commit()
                 return DeskResult(t("desk.rejected", lang), refresh=[number], notices=notices)
@@ -194,13 +200,16 @@ class DeskActions:
                 return DeskResult(None, picker=self._with_back(number, lang, buttons))
             if action == "dof" and extra:
                 original = await uow.complaints.get(extra[0])
-                if original is None or original.department_id != row.department_id or original.id == number:
+                if original is None:
+                    return DeskResult(t("desk.not_found", lang, number=extra[0]), alert=True)
+                if original.department_id != row.department_id or original.id == number:
                     return DeskResult(t("desk.stale", lang), alert=True)
                 if ComplaintStatus(original.status) not in _OPEN:
                     return DeskResult(t("desk.stale", lang), alert=True)
                 await uow.complaints.mark_duplicate(
                     row, original, actor_user_id=press.sender.id, details=staff
                 )
+                await uow.desk_prompts.close(number)
                 notices = await self._owe(uow, [Notice(number, "merged", original=original.id)])
                 await uow.commit()
                 return DeskResult(
@@ -213,7 +222,9 @@ class DeskActions:
     def _stale_reason(
         self, row: ComplaintRow | None, department: DepartmentConfig, press: CallbackPress
     ) -> str | None:
-        if row is None or row.department_id != department.id:
+        if row is None:
+            return "desk.not_found"
+        if row.department_id != department.id:
             return "desk.moved"
         if row.card_message_id is not None and press.message_id != row.card_message_id:
             return "desk.stale"
@@ -228,6 +239,7 @@ class DeskActions:
     async def _open(
         self,
         uow: UnitOfWork,
+        number: int,
         row: ComplaintRow | None,
         department: DepartmentConfig,
         press: CallbackPress,
@@ -235,7 +247,9 @@ class DeskActions:
     ) -> DeskResult:
         """Staff want the full card of a complaint listed in a combined message: queue it (the worker
         sends it within the chat's budget, then marks its line) and take the button off at once."""
-        if row is None or row.department_id != department.id:
+        if row is None:
+            return DeskResult(t("desk.not_found", lang, number=number), alert=True)
+        if row.department_id != department.id:
             return DeskResult(t("desk.moved", lang), alert=True)
         listed_here = (row.card_chat_id, row.card_message_id) == (press.chat_id, press.message_id)
         if not listed_here or row.card_state not in (*LISTED_STATES, "sending"):
@@ -285,7 +299,7 @@ class DeskActions:
             details={**staff, "comment": comment or ""},
         )
         merged = await uow.complaints.duplicates_of(row.id)
-        await uow.conversations.clear(user_id)
+        await uow.desk_prompts.close(row.id)  # every prompt about it, whoever was asked
         # every resident who reported the same problem hears the resolution
         notices = await self._owe(
             uow, [Notice(row.id, "resolved", comment)] + [Notice(d.id, "resolved", comment) for d in merged]
@@ -327,6 +341,8 @@ class DeskActions:
         )
         old_chat, old_message = row.card_chat_id, row.card_message_id
         row.card_state, row.card_chat_id, row.card_message_id = None, None, None
+        # a prompt posted in the old chat must not resolve it, even should it come back there later
+        await uow.desk_prompts.close(row.id)
         notices = await self._owe(uow, [Notice(row.id, "rerouted")] if target != previous_department else [])
         await uow.commit()
         await self._enqueuer.enqueue(row.id, target)
@@ -344,28 +360,41 @@ class DeskActions:
             retire_card=retire,
         )
 
+    async def prompt_sent(self, prompt_id: int, message_id: int) -> None:
+        """Record which message asked for the comment: only a reply to that message can answer it."""
+        async with self._uow_factory() as uow:
+            await uow.desk_prompts.sent(prompt_id, message_id)
+            await uow.commit()
+
     async def staff_reply(self, message: IncomingMessage) -> DeskResult | None:
-        """A staff member's reply in the department chat: the comment of a pending resolution."""
+        """A staff member's reply to the bot's prompt in the department chat: the resolution's comment.
+
+        Only a reply to the prompt message itself, by the staff member who pressed "resolve", counts;
+        any other message in the chat (a reply to a colleague, to the card, to someone else's prompt,
+        or no reply at all) changes nothing and leaves the pending resolution as it is.
+        """
         sender = message.sender
         department = self._by_chat.get(message.chat.id)
-        if sender is None or department is None or not message.text.strip():
+        reply = message.reply_to
+        comment = message.text.strip()
+        # an edit is not a new answer: the reply it edits was handled when it was sent
+        if sender is None or department is None or reply is None or message.is_edit or not comment:
             return None
         async with self._uow_factory() as uow:
-            pending = await uow.conversations.get(sender.id)
-            if (
-                pending is None
-                or pending.state != "resolve"
-                or pending.data.get("chat_id") != message.chat.id
-            ):
+            pending = await uow.desk_prompts.answered_by(message.chat.id, reply.message_id, sender.id)
+            if pending is None:
                 return None
-            row = await uow.complaints.get(int(pending.data["complaint_id"]))
-            if row is None or row.department_id != department.id or ComplaintStatus(row.status).is_final:
-                await uow.conversations.clear(sender.id)
+            row = await uow.complaints.get(pending.complaint_id)
+            if (
+                row is None
+                or row.department_id != department.id
+                or ComplaintStatus.RESOLVED not in ALLOWED_TRANSITIONS[ComplaintStatus(row.status)]
+            ):
+                # closed or moved since the prompt: it can no longer resolve anything
+                await uow.desk_prompts.discard(pending.id)
                 await uow.commit()
                 return None
             if not await self.authorised(sender.id, department):
                 return None
             staff = {"by": sender.full_name or str(sender.id)}
-            return await self._resolve(
-                uow, row, sender.id, staff, message.text.strip()[:1000], department.language
-            )
+            return await self._resolve(uow, row, sender.id, staff, comment[:1000], department.language)

@@ -368,6 +368,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "kk": "Өтініш басқа бөлімге берілген.",
         "en": "This complaint has moved to another department.",
     },
+    "desk.not_found": {
+        "ru": "Обращения №{number} не существует.",
+        "kk": "№{number} өтініш жоқ.",
+        "en": "Complaint #{number} does not exist.",
+    },
     "desk.closed": {
         "ru": "Обращение уже закрыто.",
         "kk": "Өтініш жабылған.",

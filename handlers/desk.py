@@ -20,7 +20,14 @@ async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, 
     if result.picker is not None and card_message_id is not None:
         await ctx.outbound.edit_keyboard(chat_id, card_message_id, result.picker)
     if result.prompt is not None:
-        await ctx.outbound.send(chat_id, result.prompt, html=False, reply_to_message_id=card_message_id)
+        sent = await ctx.outbound.send(
+            chat_id, result.prompt, html=False, reply_to_message_id=card_message_id
+        )
+        if sent is not None and result.prompt_id is not None:
+            # only a reply to this very message completes the resolution; a prompt Telegram did not
+            # take has no message to reply to, so then only the "no comment" button resolves
+            record = partial(ctx.desk.prompt_sent, result.prompt_id, sent.message_id)
+            await outlast(log, f"desk prompt {result.prompt_id}: recording", record)
     # the change is committed: if the database or Redis is away now, the card refresh waits for it
     # here (a retry of the update would find the change done and skip it)
     for complaint_id in result.refresh or []:
@@ -48,7 +55,7 @@ async def on_card_button(press: CallbackPress, ctx: HandlerContext) -> None:
 
 
 async def on_staff_reply(message: IncomingMessage, ctx: HandlerContext) -> None:
-    """A reply in a department chat may be the comment of a resolution."""
+    """A reply to the bot's prompt in a department chat may be the comment of a resolution."""
     result = await ctx.desk.staff_reply(message)
     if result is None:
         return
