@@ -65,6 +65,7 @@ class ExpiryReport:
     failed_inbox: int = 0  # raw updates deleted (failed ones)
     drafts: int = 0  # private-chat conversations deleted
     failed_notices: int = 0  # notices to residents given up on, deleted with the failed raw updates
+    desk_prompts: int = 0  # staff's pending resolutions never answered
 
     def counts(self) -> dict[str, int]:
         """The counts by kind."""
@@ -166,10 +167,11 @@ class DataEraser:
             drafts = await uow.retention.delete_conversations(
                 updated_before=now - timedelta(days=config.drafts_days)
             )
+            prompts = await uow.desk_prompts.expire(now - timedelta(days=config.drafts_days))
             failed_before = now - timedelta(days=config.failed_inbox_days)
             notices = await uow.retention.delete_failed_notices(failed_before)
             await uow.commit()
-        report = ExpiryReport(complaints, events, residents, blocked, inbox, failed, drafts, notices)
+        report = ExpiryReport(complaints, events, residents, blocked, inbox, failed, drafts, notices, prompts)
         log.info("expired personal data erased", extra=report.counts())
         return report
 
