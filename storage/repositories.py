@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -234,13 +234,24 @@ class InboxRepository:
         return (await self._session.scalars(query)).all()
 
     async def claim(
-        self, holder: str, *, limit: int, lease: timedelta, max_attempts: int = 5
+        self,
+        holder: str,
+        *,
+        limit: int,
+        lease: timedelta,
+        max_attempts: int = 5,
+        per_chat: int | None = None,
+        skip_chats: Collection[int] = (),
+        skip_ids: Collection[int] = (),
+        chat_id: int | None = None,
     ) -> Sequence[InboxRow]:
         """Claim the oldest pending rows for `holder` until the lease ends, in id order.
 
         Chats another holder is working on are skipped, so one chat's updates are handled by one
         instance at a time and in order; on PostgreSQL claims are serialised by an advisory lock
-        held until the caller commits.
+        held until the caller commits. `per_chat` caps the rows of any one chat (rows without a chat
+        count as one chat), so a flooded chat cannot fill the claim; `skip_chats` and `skip_ids` leave
+        out what the caller already has in hand; `chat_id` claims only that chat's rows.
         """
         now = utcnow()
         await _lock_until_commit(self._session, _INBOX_CLAIM_LOCK)
@@ -258,18 +269,42 @@ class InboxRepository:
                 InboxRow.claimed_by == holder,
             ),
         )
-        candidates = (
-            select(InboxRow.id)
-            .where(
-                *claimable,
-                InboxRow.attempts < max_attempts,
-                or_(InboxRow.chat_id.is_(None), InboxRow.chat_id.not_in(busy_chats)),
+        conditions = [
+            *claimable,
+            InboxRow.attempts < max_attempts,
+            or_(InboxRow.chat_id.is_(None), InboxRow.chat_id.not_in(busy_chats)),
+        ]
+        if chat_id is not None:
+            conditions.append(InboxRow.chat_id == chat_id)
+        if skip_chats:
+            conditions.append(or_(InboxRow.chat_id.is_(None), InboxRow.chat_id.not_in(list(skip_chats))))
+        if skip_ids:
+            conditions.append(InboxRow.id.not_in(list(skip_ids)))
+        if per_chat is None:
+            candidates = select(InboxRow.id).where(*conditions).order_by(InboxRow.id).limit(limit)
+        else:
+            # each chat's oldest `per_chat` rows: a window over the pending rows, ranked within their chat
+            rank = func.row_number().over(partition_by=InboxRow.chat_id, order_by=InboxRow.id)
+            ranked = select(InboxRow.id, rank.label("rank")).where(*conditions).subquery()
+            candidates = (
+                select(ranked.c.id).where(ranked.c.rank <= per_chat).order_by(ranked.c.id).limit(limit)
             )
-            .order_by(InboxRow.id)
-            .limit(limit)
-        )
         ids = list((await self._session.scalars(candidates)).all())
         return await _take_claims(self._session, InboxRow, ids, claimable, holder, now + lease)
+
+    async def release(self, inbox_ids: Sequence[int], holder: str) -> None:
+        """Give up `holder`'s claim on rows it will not handle (a clean stop): others may take them now."""
+        if not inbox_ids:
+            return
+        await self._session.execute(
+            update(InboxRow)
+            .where(
+                InboxRow.id.in_(inbox_ids),
+                InboxRow.claimed_by == holder,
+                InboxRow.status == InboxStatus.PENDING.value,
+            )
+            .values(claimed_by=None, claimed_until=None)
+        )
 
     async def renew(self, inbox_ids: Sequence[int], holder: str, *, lease: timedelta) -> set[int]:
         """Extend `holder`'s claim on these rows; the ids returned are the ones it still holds."""
