@@ -130,7 +130,7 @@ class Outbound:
     async def edit(
         self, chat_id: int, message_id: int, text: str, *, keyboard: Keyboard | None = None, html: bool = True
     ) -> bool:
-        """Edit a message the bot sent; False when Telegram refused (too old, unchanged, deleted)."""
+        """Edit a message the bot sent; False when Telegram refused (too old, deleted); unchanged is True."""
         if not html:
             # edits always go with parse_mode=HTML: plain text escaped shows exactly as it was written
             text = escape_html(text)
@@ -138,6 +138,8 @@ class Outbound:
         try:
             await self._gateway.edit_message_text(chat_id, message_id, text, keyboard=keyboard)
         except TelegramError as exc:
+            if "not modified" in (exc.description or ""):
+                return True  # it already shows this text and keyboard
             log.info("edit of %s/%s refused: %s", chat_id, message_id, exc.description)
             return False
         return True

@@ -8,18 +8,18 @@ same with or without Redis.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.classifier.base import MessageContext
 from bot.config import Config
-from bot.domain import ComplaintStatus
+from bot.domain import ComplaintSource, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage, User
 from bot.i18n import LANGUAGES, normalize_language, t
 from bot.pipeline import ComplaintIntake, Draft
-from bot.retention import DataEraser
+from bot.retention import DataEraser, RefreshCard
 from bot.telegram import Button, Keyboard, ReplyButton, ReplyKeyboard
 from bot.text import parse_number, utf16_len
 from storage.base import utcnow
@@ -30,6 +30,19 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 _SUPPORTED_CONTENT = frozenset({"text", "photo", "location", "contact", "document"})
+# a summary shown this recently is edited as the draft grows; an older one has scrolled away: a new one
+_SUMMARY_EDIT_WINDOW = timedelta(minutes=2)
+_EXCERPT_CHARS = 300  # of the draft's text in its summary, well inside a message's 4,096
+
+
+def _excerpt(text: str) -> str:
+    """The draft's text for its summary: the end of it when long (the newest part is what changed)."""
+    text = text.strip()
+    if len(text) <= _EXCERPT_CHARS:
+        return text
+    tail = text[-_EXCERPT_CHARS:]
+    cut = next((i for i, char in enumerate(tail[:40]) if char.isspace()), -1)  # at a word's start
+    return "…" + tail[cut + 1 :].lstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +57,14 @@ class Reply:
     draft_id: int | None = None  # a draft summary: remember which message shows it
 
 
+@dataclass(frozen=True, slots=True)
+class _ShowDraft:
+    """A draft summary to show; rendered once per burst of messages, from the draft as it ends up."""
+
+    draft: DraftState
+    lang: str
+
+
 @dataclass(slots=True)
 class DraftState:
     """The complaint a resident is composing."""
@@ -54,6 +75,8 @@ class DraftState:
     location: tuple[float, float] | None = None
     category: str | None = None  # the resident's choice, overriding the classifier
     summary_message_id: int | None = None
+    summary_at: str | None = None  # when the summary was last sent or edited (ISO 8601)
+    last_message_id: int | None = None  # the newest message taken in: a message handled twice adds nothing
 
     def to_json(self) -> dict[str, Any]:
         """Storable form."""
@@ -64,6 +87,8 @@ class DraftState:
             "location": list(self.location) if self.location else None,
             "category": self.category,
             "summary_message_id": self.summary_message_id,
+            "summary_at": self.summary_at,
+            "last_message_id": self.last_message_id,
         }
 
     @classmethod
@@ -77,6 +102,8 @@ class DraftState:
             location=(float(location[0]), float(location[1])) if location else None,
             category=data.get("category"),
             summary_message_id=data.get("summary_message_id"),
+            summary_at=data.get("summary_at"),
+            last_message_id=data.get("last_message_id"),
         )
 
 
@@ -91,9 +118,12 @@ class ResidentOffice:
         *,
         clock: Callable[[], datetime] = utcnow,
         eraser: DataEraser | None = None,
+        refresh_card: RefreshCard | None = None,
     ) -> None:
         self._config = config
         self._limits = config.residents
+        # re-renders a department card (the bot queues it): a phone shared later shows on open cards
+        self._refresh_card = refresh_card
         self._eraser = eraser or DataEraser(config.retention, uow_factory)
         self._intake = intake
         self._uow_factory = uow_factory
@@ -104,6 +134,27 @@ class ResidentOffice:
 
     async def on_message(self, message: IncomingMessage) -> list[Reply]:
         """Handle one private message."""
+        return await self._render(await self._handle(message))
+
+    async def on_messages(self, messages: Sequence[IncomingMessage]) -> list[Reply]:
+        """Handle a burst of one chat's private messages in order, answering with one draft summary.
+
+        Every message goes into the draft as it would alone and other replies (errors, /my, ...) are
+        kept in order, but only the last draft summary is shown: one message, or an edit of the one
+        already on screen, instead of one per message.
+        """
+        steps: list[Reply | _ShowDraft] = []
+        for message in messages:
+            steps.extend(await self._handle(message))
+        last = max((i for i, step in enumerate(steps) if isinstance(step, _ShowDraft)), default=-1)
+        return await self._render([s for i, s in enumerate(steps) if i == last or isinstance(s, Reply)])
+
+    async def _render(self, steps: Sequence[Reply | _ShowDraft]) -> list[Reply]:
+        return [
+            step if isinstance(step, Reply) else await self._summary(step.draft, step.lang) for step in steps
+        ]
+
+    async def _handle(self, message: IncomingMessage) -> Sequence[Reply | _ShowDraft]:
         sender = message.sender
         if sender is None:
             return []
@@ -175,13 +226,28 @@ class ResidentOffice:
         assert contact is not None
         if contact.user_id != sender.id:
             return [Reply(t("contact.not_yours", lang), reply_keyboard=self._share_keyboard(lang))]
+        phone = contact.phone_number[:32]
         async with self._uow_factory() as uow:
             resident = await uow.residents.get_or_create(sender.id)
-            resident.phone = contact.phone_number[:32]
+            cards = []
+            if resident.phone != phone and resident.id is not None:
+                cards = [
+                    (row.id, row.department_id)
+                    for row in await uow.complaints.for_resident(resident.id, limit=20)
+                    if row.source == ComplaintSource.PRIVATE.value
+                    and row.card_state == "sent"
+                    and not ComplaintStatus(row.status).is_final
+                ]
+            resident.phone = phone
             await uow.commit()
+        if self._refresh_card is not None:
+            for number, department in cards:  # their open cards now show the number
+                await self._refresh_card(number, department)
         return [Reply(t("contact.saved", lang))]
 
-    async def _add_to_draft(self, message: IncomingMessage, sender: User, lang: str) -> list[Reply]:
+    async def _add_to_draft(
+        self, message: IncomingMessage, sender: User, lang: str
+    ) -> list[Reply | _ShowDraft]:
         text = message.text.strip()
         if utf16_len(text) > self._limits.max_text_length:
             return [Reply(t("draft.too_long", lang, limit=self._limits.max_text_length))]
@@ -192,6 +258,13 @@ class ResidentOffice:
                 if row is not None and row.state == "draft"
                 else DraftState(draft_id=message.message_id)
             )
+            if (
+                not message.is_edit
+                and draft.last_message_id is not None
+                and message.message_id <= draft.last_message_id
+            ):
+                # handled before (a crash between the draft's update and the row's): it is in already
+                return [_ShowDraft(draft, lang)] if len(draft.text) >= self._limits.min_text_length else []
             if text:
                 combined = f"{draft.text}\n{text}".strip() if draft.text else text
                 if utf16_len(combined) > self._limits.max_text_length:
@@ -203,14 +276,29 @@ class ResidentOffice:
                 draft.photos.extend(message.photos)
             if message.location is not None:
                 draft.location = (message.location.latitude, message.location.longitude)
+            if not message.is_edit:
+                draft.last_message_id = message.message_id
             await uow.conversations.save(sender.id, "draft", draft.to_json())
             await uow.commit()
         if len(draft.text) < self._limits.min_text_length:
             key = "draft.need_text" if message.location is not None and not draft.text else "draft.too_short"
             return [Reply(t(key, lang))]
-        return [await self._summary(draft, lang, new_message=True)]
+        return [_ShowDraft(draft, lang)]
 
-    async def _summary(self, draft: DraftState, lang: str, *, new_message: bool) -> Reply:
+    def _shown_summary(self, draft: DraftState) -> int | None:
+        """The message showing the draft's summary, if it was sent or edited recently enough to edit."""
+        if draft.summary_message_id is None or draft.summary_at is None:
+            return None
+        try:
+            shown = datetime.fromisoformat(draft.summary_at)
+        except ValueError:
+            return None
+        if self._clock() - shown > _SUMMARY_EDIT_WINDOW:
+            return None
+        return draft.summary_message_id
+
+    async def _summary(self, draft: DraftState, lang: str, *, edit: int | None = None) -> Reply:
+        """The draft's summary with its buttons, editing `edit` (default: the summary on screen, if any)."""
         context = MessageContext(*draft.location) if draft.location else None
         verdict = await self._intake.classify_text(draft.text, context)
         category = draft.category or verdict.category
@@ -227,7 +315,9 @@ class ResidentOffice:
         )
         if not verdict.complaint and draft.category is None:
             text = f"{t('draft.not_complaint', lang)}\n\n{text}"
-        text = f"{text}\n\n{t('draft.more', lang)}"
+        # the resident's own words on top: an edited summary shows what the last messages added
+        quote = f"💬 {_excerpt(draft.text)}\n\n" if draft.text.strip() else ""
+        text = f"{quote}{text}\n\n{t('draft.more', lang)}"
         keyboard: Keyboard = (
             (Button(t("button.send", lang), callback_data=f"r:send:{draft.draft_id}"),),
             (
@@ -235,7 +325,8 @@ class ResidentOffice:
                 Button(t("button.cancel", lang), callback_data=f"r:cancel:{draft.draft_id}"),
             ),
         )
-        edit = None if new_message else draft.summary_message_id
+        if edit is None:
+            edit = self._shown_summary(draft)
         return Reply(text, keyboard=keyboard, edit_message_id=edit, draft_id=draft.draft_id)
 
     def _name(self, kind: str, item_id: str | None, lang: str) -> str:
@@ -249,7 +340,7 @@ class ResidentOffice:
         return lookup(item_id, lang)
 
     async def remember_summary(self, user_id: int, draft_id: int, message_id: int) -> None:
-        """Note which bot message shows the draft, so later changes edit it."""
+        """Note which bot message shows the draft, and when, so changes soon after edit it."""
         async with self._uow_factory() as uow:
             row = await uow.conversations.get(user_id)
             if row is None or row.state != "draft":
@@ -258,6 +349,7 @@ class ResidentOffice:
             if draft.draft_id != draft_id:
                 return
             draft.summary_message_id = message_id
+            draft.summary_at = self._clock().isoformat()
             await uow.conversations.save(user_id, "draft", draft.to_json())
             await uow.commit()
 
@@ -397,10 +489,11 @@ class ResidentOffice:
                 return [Reply("", notice=t("confirm.stale", lang))]
             draft.category = self._config.categories[index].id
             draft.summary_message_id = press.message_id
+            draft.summary_at = self._clock().isoformat()
             async with self._uow_factory() as uow:
                 await uow.conversations.save(press.sender.id, "draft", draft.to_json())
                 await uow.commit()
-            return [await self._summary(draft, lang, new_message=False)]
+            return [await self._summary(draft, lang, edit=press.message_id)]
         if action == "send":
             return await self._send(press, draft, lang)
         return [Reply("", notice=t("confirm.stale", lang))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.events import CallbackPress, IncomingMessage
 from bot.residents import Reply
 from handlers.context import HandlerContext
@@ -14,6 +16,8 @@ async def _send_replies(chat_id: int, replies: list[Reply], ctx: HandlerContext)
         if reply.edit_message_id is not None and await ctx.outbound.edit(
             chat_id, reply.edit_message_id, reply.text, keyboard=reply.keyboard, html=False
         ):
+            if reply.draft_id is not None:  # the summary is still on screen: edit it again next time
+                await ctx.residents.remember_summary(chat_id, reply.draft_id, reply.edit_message_id)
             continue
         sent = await ctx.outbound.send(
             chat_id, reply.text, keyboard=reply.keyboard, reply_keyboard=reply.reply_keyboard, html=False
@@ -26,6 +30,14 @@ async def on_private_message(message: IncomingMessage, ctx: HandlerContext) -> N
     """Pass a private message to the front office and send what it answers."""
     replies = await ctx.residents.on_message(message)
     await _send_replies(message.chat.id, replies, ctx)
+
+
+async def on_private_messages(messages: Sequence[IncomingMessage], ctx: HandlerContext) -> None:
+    """Pass a burst of one chat's private messages to the front office; send its one answer."""
+    if not messages:
+        return
+    replies = await ctx.residents.on_messages(messages)
+    await _send_replies(messages[0].chat.id, replies, ctx)
 
 
 async def on_resident_button(press: CallbackPress, ctx: HandlerContext) -> None:
