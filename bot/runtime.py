@@ -95,7 +95,13 @@ class ShagymBot:
         acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
         # erasing a resident's data re-queues their cards, so the department chat loses the name too
         self.eraser = DataEraser(config.retention, resources.unit_of_work, refresh_card=self.enqueuer.enqueue)
-        self.residents = ResidentOffice(config, self.intake, resources.unit_of_work, eraser=self.eraser)
+        self.residents = ResidentOffice(
+            config,
+            self.intake,
+            resources.unit_of_work,
+            eraser=self.eraser,
+            refresh_card=self.enqueuer.enqueue,
+        )
         self.notifier = ResidentNotifier(config, resources.unit_of_work, self._notify_resident)
         self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
         self.desk = DeskActions(

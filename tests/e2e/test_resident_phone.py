@@ -80,3 +80,22 @@ async def test_the_shared_phone_is_on_the_card_of_private_complaints_until_erase
         assert state is not None and PHONE not in str(state["text"])
     # nothing the bot sent after the erasure carries the phone: not the report, not any edit or notice
     assert all(PHONE not in (c.text or "") for c in fake.calls(ok=None))
+
+
+async def test_a_phone_shared_after_filing_is_added_to_the_open_card(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    resident = Resident(fake, 740003, language_code="ru")
+    async with running_bot(config_factory()):
+        number = await file_private(resident, "Третий день нет горячей воды в доме на Абая 10")
+        card = await fake.wait_for(card_of(fake, number))
+        assert "📞" not in (card.text or "")
+        await resident.send(contact={"phone_number": PHONE, "first_name": "А", "user_id": resident.id})
+
+        def with_phone(_: list[SentCall]) -> SentCall | None:
+            for call in fake.calls("editMessageText", chat_id=UTILITIES_CHAT):
+                if call.params.get("message_id") == card.result["message_id"] and SHOWN in (call.text or ""):
+                    return call
+            return None
+
+        await fake.wait_for(with_phone)
