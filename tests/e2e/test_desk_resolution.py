@@ -9,7 +9,7 @@ from collections.abc import Callable
 from bot.config import Config
 from tests.e2e.conftest import running_bot
 from tests.e2e.test_desk import STAFF, UTILITIES_CHAT, complaint, events, file_private, press
-from tests.e2e.test_residents import ACCEPTED, Resident, data_starting
+from tests.e2e.test_residents import ACCEPTED, Resident, buttons, data_starting
 from tests.fakes.bot_api import FakeBotAPI, SentCall
 
 COLLEAGUE = 200002  # the other utilities staff member in the example config
@@ -214,3 +214,35 @@ async def test_a_rerouted_complaint_is_not_resolved_by_a_reply_to_the_old_prompt
         await asyncio.sleep(0.5)
     assert (await complaint(config, number)).status != "resolved"
     assert not [e for e in await events(config, number) if e.action == "resolved"]
+
+
+async def test_no_comment_resolves_and_closes_the_prompt_for_good(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    config = config_factory()
+    resident = Resident(fake, 730051, language_code="ru")
+    async with running_bot(config):
+        number = await file_private(fake, resident, "Третий день нет горячей воды в доме на Кенесары 40")
+        card = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
+        await press(fake, STAFF, f"d:resolve:{number}", card)
+        prompt = await prompt_for(fake, number)
+        await press(fake, STAFF, f"d:rnc:{number}", card)
+        resolved = await fake.wait_for_call(
+            "sendMessage", chat_id=resident.id, where=lambda c: "решённое" in (c.text or "")
+        )
+        assert "Комментарий отдела: —" in (resolved.text or "")
+        # the resident says it is not fixed: reopened, with a fresh card
+        await resident.press(resolved, buttons(resolved)["👎 Нет, не решена"])
+        await fake.wait_for_call(
+            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "открыто повторно: 1" in (c.text or "")
+        )
+        # the old prompt belonged to the first resolution: a late reply to it resolves nothing now
+        fake.inject_message(
+            UTILITIES_CHAT,
+            "Готово",
+            from_user=fake.user(STAFF, "Staff"),
+            reply_to=prompt.result["message_id"],
+        )
+        await asyncio.sleep(0.5)
+    assert (await complaint(config, number)).status == "delivered"
+    assert len([e for e in await events(config, number) if e.action == "resolved"]) == 1
