@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.cards import CAPTION_LIMIT
 from bot.config import Config
 from bot.events import IncomingMessage
 from bot.i18n import t
@@ -24,7 +25,7 @@ from bot.telegram import (
     TelegramRetryAfter,
     TelegramTransientError,
 )
-from bot.text import escape_html
+from bot.text import escape_html, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,23 @@ class Outbound:
         except TelegramError as exc:
             if "not modified" in (exc.description or ""):
                 return True  # it already shows this text and keyboard
+            if "no text in the message" in (exc.description or "") and utf16_len(text) <= CAPTION_LIMIT:
+                # a card sent as a photo: its caption is what shows the text
+                return await self._edit_caption(chat_id, message_id, text, keyboard)
             log.info("edit of %s/%s refused: %s", chat_id, message_id, exc.description)
+            return False
+        return True
+
+    async def _edit_caption(
+        self, chat_id: int, message_id: int, text: str, keyboard: Keyboard | None
+    ) -> bool:
+        await self._limiter.acquire(chat_id)
+        try:
+            await self._gateway.edit_message_caption(chat_id, message_id, text, keyboard=keyboard)
+        except TelegramError as exc:
+            if "not modified" in (exc.description or ""):
+                return True
+            log.info("caption edit of %s/%s refused: %s", chat_id, message_id, exc.description)
             return False
         return True
 

@@ -101,3 +101,29 @@ async def test_a_private_summary_with_hostile_names_is_edited_in_place(
         card = await fake.wait_for_call("sendMessage", chat_id=ROADS_CHAT)
         assert card.ok and f"{CATEGORY} ru" in (card.text or "")
     assert refused(fake) == []
+
+
+async def test_a_rerouted_photo_card_is_retired_in_its_caption(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    resident = Resident(fake, 730002, language_code="ru")
+    async with running_bot(hostile(config_factory)):
+        summary = await resident.send(caption="Третий день нет горячей воды в доме на Абая 10", photo=True)
+        await resident.press(summary, data_starting(summary, "r:send:"))
+        card = await fake.wait_for_call("sendPhoto", chat_id=UTILITIES_CHAT)
+        await press(fake, STAFF, "d:reroute:1", card)
+        picker = await fake.wait_for_call("editMessageReplyMarkup", chat_id=UTILITIES_CHAT)
+        target = next(d for text, d in buttons(picker).items() if text.startswith(DEPARTMENT))
+        await press(fake, STAFF, target, card)
+        categories = await fake.wait_for_call("editMessageReplyMarkup", chat_id=UTILITIES_CHAT, count=2)
+        await press(
+            fake, STAFF, next(d for t, d in buttons(categories).items() if t.startswith(CATEGORY)), card
+        )
+        await fake.wait_for_call("sendPhoto", chat_id=ROADS_CHAT)
+        # a photo card has no text to edit: its caption says where it went, and its buttons are gone
+        retired = await fake.wait_for_call("editMessageCaption", chat_id=UTILITIES_CHAT)
+        assert f"передано в {DEPARTMENT} ru" in (retired.text or "")
+        state = fake.message(UTILITIES_CHAT, card.result["message_id"])
+        assert state is not None and not state.get("reply_markup")
+        assert f"передано в {DEPARTMENT} ru" in str(state.get("caption"))
+    assert refused(fake) == []
