@@ -175,14 +175,6 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "This location is invalid (its coordinates are impossible), so I did not add it. "
         "Send the point again with “📍 Send my location” or write the address.",
     },
-    "document.caption_only": {
-        "ru": "Файлы я не передаю в отдел — беру только подпись к нему как текст обращения. "
-        "Снимки отправляйте как фото.",
-        "kk": "Файлдарды бөлімге жібермеймін — оның қолтаңбасын ғана өтініш мәтіні ретінде аламын. "
-        "Суреттерді фото ретінде жіберіңіз.",
-        "en": "I do not pass files on to the department: I take only the file's caption as the text of "
-        "the complaint. Send pictures as photos.",
-    },
     "document.no_caption": {
         "ru": "Файлы я не передаю в отдел. Опишите проблему текстом (можно подписью к файлу), "
         "а снимки отправьте как фото.",

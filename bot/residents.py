@@ -198,11 +198,9 @@ class ResidentOffice:
             return await self._contact(message, sender, lang)
         if message.content_type == "location" and message.location is None:
             return [Reply(t("draft.location_invalid", lang))]  # impossible coordinates: the draft stays
-        if message.content_type == "document":
+        if message.content_type == "document" and not message.text.strip():
             # a file is not passed on (cards show photos only); its caption is the text, like a photo's
-            if not message.text.strip():
-                return [Reply(t("document.no_caption", lang))]
-            return [Reply(t("document.caption_only", lang)), *await self._add_to_draft(message, sender, lang)]
+            return [Reply(t("document.no_caption", lang))]
         return await self._add_to_draft(message, sender, lang)
 
     def _start(self, lang: str) -> list[Reply]:
