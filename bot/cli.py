@@ -92,13 +92,35 @@ def _load(path: Path | None, stderr: TextIO) -> Config | None:
         return None
 
 
+def notes(config: Config) -> list[str]:
+    """What a valid config leaves to the bot to decide at start, said so nobody is surprised."""
+    found = []
+    hook = config.telegram.webhook
+    if config.telegram.mode == "webhook":
+        secret = (
+            "configured"
+            if hook.secret_token.get_secret_value()
+            else "none configured: one is generated at first start and stored in the database, "
+            "so every instance shares it, and given to Telegram with setWebhook"
+        )
+        found.append(
+            f"webhook: {hook.url}, listening on {hook.host}:{hook.port}{hook.path}; secret token {secret}"
+        )
+    return found
+
+
 def _check_config(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     path = args.path or args.config or default_config_path()
     config = _load(path, stderr)
     if config is None:
         return 2
+    # warnings do not fail the check: the config works, but probably not as meant
+    for warning in config.warnings:
+        print(warning.located(str(path)), file=stderr)
     print(f"{path}: OK", file=stdout)
     print(summarise(config), file=stdout)
+    for note in notes(config):
+        print(note, file=stdout)
     return 0
 
 

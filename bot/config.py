@@ -5,33 +5,60 @@ Errors name the key path and the YAML line so a city's IT admin can fix a typo w
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
+import types
+import typing
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-import yaml
 from croniter import croniter
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from bot.config_source import YamlSource, YamlSyntaxError, read_yaml
+from bot.config_text import describe, invisible_characters, mixed_scripts, strip_invisible
+from bot.text import is_int64
 
 LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
 Language = Literal["ru", "kk", "en"]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-ChatId = StrictInt
-UserId = StrictInt
+
+
+def _telegram_id(value: int) -> int:
+    # the database keeps ids in 64-bit columns; a longer number would only fail later, in `run`
+    if not is_int64(value):
+        raise PydanticCustomError(
+            "telegram_id_range",
+            "must be a Telegram id, a signed 64-bit integer (from -9223372036854775808 to "
+            "9223372036854775807); {value} is out of range",
+            {"value": value},
+        )
+    return value
+
+
+ChatId = Annotated[StrictInt, AfterValidator(_telegram_id)]
+UserId = Annotated[StrictInt, AfterValidator(_telegram_id)]
+# Telegram's rule for setWebhook's secret_token
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "SHAGYM_BOT_TOKEN": ("telegram", "token"),
@@ -41,10 +68,35 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _is_number_field(annotation: Any) -> bool:
+    """True for int and float fields (alone or with None), never for bool ones."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return bool(members) and all(a in (int, float) for a in members)
+    return False
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic would take true as 1, and YAML 1.1 reads yes/no/on/off as booleans: `sla_hours: yes`
+        # must not become a one-hour deadline; infinity would overflow the first timedelta built from it
+        if info.field_name is None or not _is_number_field(cls.model_fields[info.field_name].annotation):
+            return value
+        if isinstance(value, bool):
+            raise PydanticCustomError("bool_for_number", "must be a number, not a boolean")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError(
+                "finite_number", "must be a finite number, got {value}", {"value": value}
+            )
+        return value
 
 
 class LocalizedName(Section):
@@ -67,6 +119,15 @@ class RateLimitConfig(Section):
     global_per_second: float = Field(default=30.0, gt=0)
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class WebhookConfig(Section):
     """Where Telegram posts updates in webhook mode."""
 
@@ -74,7 +135,44 @@ class WebhookConfig(Section):
     path: str = "/telegram/webhook"
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
+    # empty: the bot generates one at first start and keeps it in the database for every instance
     secret_token: SecretStr = SecretStr("")
+
+    @field_validator("url")
+    @classmethod
+    def _public_url_is_https(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        parts = urlsplit(value)
+        try:
+            host = parts.hostname or ""
+        except ValueError:
+            host = ""
+        if parts.scheme == "https" and host:
+            return value
+        # a telegram-bot-api server in --local mode on the same machine may post over plain http
+        if parts.scheme == "http" and host and _is_loopback(host):
+            return value
+        raise ValueError(
+            "must be an https:// URL (Telegram only posts updates over HTTPS), e.g. "
+            "https://bot.example.kz/telegram/webhook; http:// is allowed only for a loopback host "
+            "(127.0.0.1, localhost, ::1), i.e. a telegram-bot-api server on the same machine"
+        )
+
+    @field_validator("secret_token")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not WEBHOOK_SECRET.fullmatch(secret):
+            # the secret itself stays out of the message: errors end up in logs and CI output
+            odd = next((c for c in secret if not re.fullmatch(r"[A-Za-z0-9_-]", c)), None)
+            detail = f"it has {len(secret)} characters" if odd is None else f"it contains {describe(odd)}"
+            raise ValueError(
+                f"Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as a secret token; {detail}. "
+                "Leave it empty to have one generated and stored in the database"
+            )
+        return value
 
 
 class TelegramConfig(Section):
@@ -168,9 +266,14 @@ class OfficialConfig(Section):
     def _usernames(cls, value: list[str]) -> list[str]:
         cleaned = []
         for name in value:
-            bare = name.removeprefix("@")
+            # an invisible character pasted along (a warning says so) would make the username never match
+            bare = strip_invisible(name).removeprefix("@")
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", bare):
-                raise ValueError(f"{name!r} is not a Telegram username (5-32 letters, digits, _)")
+                odd = next((c for c in bare if not re.fullmatch(r"[A-Za-z0-9_]", c)), None)
+                detail = f": {describe(odd)} is not allowed" if odd is not None else ""
+                raise ValueError(
+                    f"{name!r} is not a Telegram username (5-32 Latin letters, digits, _){detail}"
+                )
             cleaned.append(bare.lower())
         return cleaned
 
@@ -337,6 +440,13 @@ class Config(Section):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    # set by the loader: things that are valid but probably not meant (see `config_warnings`)
+    _warnings: tuple[ConfigIssue, ...] = PrivateAttr(default=())
+
+    @property
+    def warnings(self) -> tuple[ConfigIssue, ...]:
+        """What the loader found suspicious but valid, e.g. an invisible character in an alias."""
+        return self._warnings
 
     @field_validator("timezone")
     @classmethod
@@ -424,22 +534,6 @@ class ConfigError(Exception):
         super().__init__(f"invalid configuration in {source}:\n{lines}")
 
 
-def _line_index(node: yaml.Node, path: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
-    """Map every key path in a composed YAML tree to its 1-based line."""
-    index: dict[tuple[str | int, ...], int] = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            child = (*path, key)
-            index.update(_line_index(value_node, child))
-            # the key's own line points at the key, which reads better than the value's
-            index[child] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for position, item in enumerate(node.value):
-            index.update(_line_index(item, (*path, position)))
-    return index
-
-
 def _line_for(index: Mapping[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
     for end in range(len(path), -1, -1):
         if path[:end] in index:
@@ -482,7 +576,10 @@ def _cross_check(config: Config) -> list[ConfigIssue]:
             if item.id in dupes:
                 issues.append(ConfigIssue((section, position, "id"), f"duplicate id {item.id!r}"))
     department_ids = {department.id for department in config.departments}
-    for position, category in enumerate(config.categories):
+    if config.categories and not config.departments:
+        # one error for the cause, not one "unknown department" per category
+        issues.append(ConfigIssue(("departments",), _empty_section(config, "departments", "categories")))
+    for position, category in enumerate(config.categories if config.departments else ()):
         if category.department not in department_ids:
             issues.append(
                 ConfigIssue(
@@ -493,11 +590,31 @@ def _cross_check(config: Config) -> list[ConfigIssue]:
     category_ids = {category.id for category in config.categories}
     # the default "other" may be absent from a small config; an explicit choice must exist
     explicit = "fallback_category" in config.classifier.model_fields_set
-    if explicit and config.classifier.fallback_category not in category_ids:
+    if explicit and not config.categories:
+        issues.append(
+            ConfigIssue(
+                ("categories",),
+                _empty_section(
+                    config,
+                    "categories",
+                    f"classifier.fallback_category ({config.classifier.fallback_category!r})",
+                ),
+            )
+        )
+    elif explicit and config.classifier.fallback_category not in category_ids:
         issues.append(
             ConfigIssue(
                 ("classifier", "fallback_category"),
-                f"unknown category {config.classifier.fallback_category!r}",
+                f"unknown category {config.classifier.fallback_category!r}; known: "
+                f"{', '.join(sorted(category_ids))}",
+            )
+        )
+    if config.telegram.mode == "webhook" and not config.telegram.webhook.url:
+        issues.append(
+            ConfigIssue(
+                ("telegram", "webhook", "url"),
+                "telegram.mode is webhook, so Telegram needs the public https:// URL to post updates to, "
+                "e.g. https://bot.example.kz/telegram/webhook (or use mode: polling)",
             )
         )
     usernames = [(p, name) for p, o in enumerate(config.officials) for name in o.usernames]
@@ -516,37 +633,150 @@ def _cross_check(config: Config) -> list[ConfigIssue]:
     return issues
 
 
+def _empty_section(config: Config, section: str, needed_by: str) -> str:
+    state = "empty" if section in config.model_fields_set else "missing"
+    return f"no {section} are configured (`{section}:` is {state}), but {needed_by} refers to them"
+
+
+# where residents' words are matched: an invisible character or a look-alike letter there never matches
+_MATCHED_TEXT: tuple[tuple[str, ...], ...] = (
+    ("city",),
+    ("officials", "*", "name", "*"),
+    ("officials", "*", "aliases", "*"),
+    ("officials", "*", "usernames", "*"),
+    ("departments", "*", "name", "*"),
+    ("categories", "*", "name", "*"),
+    ("categories", "*", "keywords", "*", "*"),
+    ("districts", "*", "name", "*"),
+    ("districts", "*", "aliases", "*"),
+)
+
+
+def _texts(node: Any, pattern: tuple[str, ...], path: tuple[str | int, ...] = ()) -> Iterable[Any]:
+    if not pattern:
+        if isinstance(node, str):
+            yield path, node
+        return
+    head, rest = pattern[0], pattern[1:]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if head in ("*", key):
+                yield from _texts(value, rest, (*path, str(key)))
+    elif isinstance(node, list) and head == "*":
+        for position, value in enumerate(node):
+            yield from _texts(value, rest, (*path, position))
+
+
+def config_warnings(data: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int]) -> list[ConfigIssue]:
+    """Valid but suspicious text in names, aliases, usernames and keywords (invisible or mixed-script)."""
+    warnings = []
+    for pattern in _MATCHED_TEXT:
+        for path, text in _texts(data, pattern):
+            line = _line_for(lines, path)
+            for character in invisible_characters(text):
+                warnings.append(
+                    ConfigIssue(
+                        path,
+                        f"warning: {text!r} contains the invisible character {character}; it keeps the "
+                        "text from matching what residents type, delete it (retype the word)",
+                        line,
+                    )
+                )
+            for problem in mixed_scripts(text):
+                warnings.append(
+                    ConfigIssue(
+                        path,
+                        f"warning: {problem}; letters that look alike but differ never match what "
+                        "residents type",
+                        line,
+                    )
+                )
+    return warnings
+
+
+_ANCHORS: dict[tuple[str | int, ...], tuple[str | int, ...]] = {
+    ("telegram", "webhook", "url"): ("telegram", "mode"),
+    ("categories",): ("classifier", "fallback_category"),
+    ("departments",): ("categories",),
+}
+
+
+def _sections(model: type[BaseModel], path: str = "") -> Iterable[tuple[str, type[BaseModel]]]:
+    """Every nested section model with its dotted path (list items marked `[]`)."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        item = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
+        members = (
+            typing.get_args(item) if typing.get_origin(item) in (typing.Union, types.UnionType) else (item,)
+        )
+        for member in members:
+            if isinstance(member, type) and issubclass(member, Section) and member is not LocalizedName:
+                dotted = f"{path}.{name}" if path else name
+                dotted += "[]" if item is not annotation else ""
+                yield dotted, member
+                yield from _sections(member, dotted)
+
+
+def _belongs_elsewhere(key: str) -> str:
+    """For an unknown top-level key that some section has: the hint that it lost its indentation."""
+    owners = [
+        path
+        for path, model in _sections(Config)
+        if key in model.model_fields or any(f.alias == key for f in model.model_fields.values())
+    ]
+    if not owners:
+        return ""
+    return (
+        f"; `{key}` is a key of {' and '.join(owners)}: if it belongs there, indent it under its "
+        "section (was it moved back to the margin?)"
+    )
+
+
+def _read(text: str, source: str) -> YamlSource:
+    try:
+        document = read_yaml(text)
+    except YamlSyntaxError as exc:
+        raise ConfigError(source, [ConfigIssue((), exc.message, exc.line)]) from None
+    if document.data is not None and not isinstance(document.data, dict):
+        raise ConfigError(source, [ConfigIssue((), "the top level must be a mapping of sections", 1)])
+    return document
+
+
 def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, str] | None = None) -> Config:
     """Validate YAML text into a Config, applying SHAGYM_* overrides; raise ConfigError listing issues."""
     environ = os.environ if environ is None else environ
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [ConfigIssue((), f"not valid YAML: {problem}", line)]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(source, [ConfigIssue((), "the top level must be a mapping of sections", 1)])
-    index = _line_index(root) if root is not None else {}
+    document = _read(text, source)
+    data: dict[str, Any] = document.data if document.data is not None else {}
+    index = document.lines
+    issues = [
+        ConfigIssue(
+            dup.path,
+            f"written twice (line {dup.first_line} and line {dup.second_line}); YAML would silently keep "
+            "only the last one: delete or rename one of them",
+            dup.second_line,
+        )
+        for dup in document.duplicates
+    ]
     _apply_env(data, environ)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        issues = []
         for error in exc.errors():
             path = tuple(part for part in error["loc"] if isinstance(part, str | int))
             # pydantic adds the union member name to the loc ("list[int]"); it is noise for a human
             path = tuple(p for p in path if not (isinstance(p, str) and ("[" in p or p == "literal")))
-            message = _human_message(error)
+            message = _human_message(error, document.scalars.get(path))
+            if error["type"] == "extra_forbidden" and len(path) == 1:
+                message += _belongs_elsewhere(str(path[0]))
             issues.append(ConfigIssue(path, message, _line_for(index, path)))
         raise ConfigError(source, _dedupe(issues)) from None
-    issues = [ConfigIssue(i.path, i.message, _line_for(index, i.path)) for i in _cross_check(config)]
+    for issue in _cross_check(config):
+        # a missing key has no line of its own: point at what asked for it
+        anchor = issue.path if issue.path in index else _ANCHORS.get(issue.path, issue.path)
+        issues.append(ConfigIssue(issue.path, issue.message, _line_for(index, anchor)))
     if issues:
         raise ConfigError(source, issues)
+    config._warnings = tuple(config_warnings(data, index))
     return config
 
 
@@ -571,7 +801,12 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def _human_message(error: Any) -> str:
+def _human_message(error: Any, written: str | None = None) -> str:
+    if isinstance(error.get("input"), bool) and error["type"] in ("bool_for_number", "int_type"):
+        # YAML 1.1 reads yes/no/on/off/true/false as booleans; say what was written, not "True"
+        shown = repr(written) if written is not None else repr(error["input"]).lower()
+        kind = "an integer" if error["type"] == "int_type" else "a number"
+        return f"must be {kind}, got {shown}, which YAML reads as a boolean (yes/no/on/off/true/false)"
     formatter = _MESSAGES.get(error["type"])
     if formatter is not None:
         return formatter(error)

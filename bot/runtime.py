@@ -294,6 +294,8 @@ def run_bot(config: Config, *, stderr: TextIO) -> int:
         ],
         stream=stderr,
     )
+    for warning in config.warnings:  # valid but probably not meant, e.g. a no-break space in an alias
+        log.warning("config: %s", warning)
 
     async def main() -> None:
         stop = asyncio.Event()

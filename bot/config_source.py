@@ -1,0 +1,218 @@
+"""Reading the config's YAML: the data, the line of every key, duplicate keys, and syntax errors said in
+plain words with the line a person has to fix (PyYAML's own wording names parser states, not mistakes)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A mapping key written twice: the later one would silently win."""
+
+    path: KeyPath
+    first_line: int
+    second_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class YamlSource:
+    """The parsed document with what the checks need to point at lines."""
+
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)  # key path -> 1-based line of the key
+    scalars: dict[KeyPath, str] = field(default_factory=dict)  # key path -> the value as written
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+class YamlSyntaxError(Exception):
+    """The text is not valid YAML; `message` says why in plain words, `line` where (1-based)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def read_yaml(text: str) -> YamlSource:
+    """Parse YAML text once into data plus line and duplicate-key information."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        message, line = explain(exc, text)
+        raise YamlSyntaxError(message, line) from None
+    finally:
+        loader.dispose()
+    source = YamlSource(data)
+    if root is not None:
+        _walk(root, (), source)
+    return source
+
+
+def _key(node: yaml.Node) -> str | int:
+    return node.value if isinstance(node, yaml.ScalarNode) else str(node.value)
+
+
+def _walk(node: yaml.Node, path: KeyPath, source: YamlSource) -> None:
+    source.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.ScalarNode):
+        source.scalars[path] = node.value
+    elif isinstance(node, yaml.MappingNode):
+        seen: dict[str | int, int] = {}
+        for key_node, value_node in node.value:
+            key = _key(key_node)
+            line = key_node.start_mark.line + 1
+            child = (*path, key)
+            if key in seen and key != "<<":
+                source.duplicates.append(Duplicate(child, seen[key], line))
+            seen[key] = line
+            # the later value is the one the data holds, so its lines are the ones to show
+            for known in [p for p in source.lines if p[: len(child)] == child]:
+                del source.lines[known]
+            _walk(value_node, child, source)
+            source.lines[child] = line  # the key's own line reads better than the value's
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            _walk(item, (*path, position), source)
+
+
+# PyYAML names the parser's state ("expected <block end>, but found '?'"); these say what a person did
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _content(lines: list[str], number: int) -> str:
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _key_on(line: str) -> str | None:
+    match = re.match(r"\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)", line)
+    return match.group(1).strip("'\"") if match else None
+
+
+def _previous_meaningful(lines: list[str], number: int) -> int | None:
+    """The nearest line above `number` that holds something other than blanks or a comment."""
+    for candidate in range(number - 1, 0, -1):
+        stripped = lines[candidate - 1].strip()
+        if stripped and not stripped.startswith("#"):
+            return candidate
+    return None
+
+
+def _named(key: str | None) -> str:
+    return f"`{key}`" if key else "this line"
+
+
+def _mapping_values(lines: list[str], line: int, column: int) -> tuple[str, int]:
+    """`mapping values are not allowed here`: a `key:` where only a value can be."""
+    here = _content(lines, line)
+    first_colon = re.search(r":(\s|$)", here)
+    if _key_on(here) is not None and first_colon is not None and first_colon.start() < column:
+        return ('a value contains `: `; put the value in quotes, e.g. name: "a: b"', line)
+    above = _previous_meaningful(lines, line)
+    if above is None or _indent(here) <= _indent(_content(lines, above)):
+        return ('a value contains `: `; put the value in quotes, e.g. name: "a: b"', line)
+    # YAML read this line as the continuation of the value on the line above: one of the two is off
+    key_here = _key_on(here)
+    above_text = _content(lines, above)
+    key_above = _key_on(above_text)
+    earlier = _previous_meaningful(lines, above)
+    earlier_indent = _indent(_content(lines, earlier)) if earlier is not None else 0
+    if earlier is not None and _indent(above_text) < earlier_indent and _indent(here) <= earlier_indent:
+        where = "back to the margin" if _indent(above_text) == 0 else "back, to the left"
+        return (
+            f"{_named(key_above)} is indented less than the keys around it (lines {earlier} and {line}): "
+            f"was it moved {where} by mistake? Indent it like its neighbours",
+            above,
+        )
+    return (
+        f"{_named(key_here)} is indented more than {_named(key_above)} on line {above}, which already "
+        f"has a value; indent {_named(key_here)} like {_named(key_above)}",
+        line,
+    )
+
+
+def _block_end(lines: list[str], exc: yaml.MarkedYAMLError, line: int) -> tuple[str, int]:
+    """`expected <block end>, but found ...`: a line that fits no level of the indentation above."""
+    here = _content(lines, line)
+    key = _key_on(here)
+    found = exc.problem or ""
+    above = _previous_meaningful(lines, line)
+    above_text = _content(lines, above) if above is not None else ""
+    in_list = "collection" in (exc.context or "") or above_text.lstrip().startswith("- ")
+    if "'-'" in found:
+        return (
+            "a list item (`- `) among the keys of a mapping: a list must be the only thing under its key "
+            "(start it on the line after `key:`), or indent it under the key it belongs to",
+            line,
+        )
+    if "'?'" in found and in_list:
+        return (
+            f"{_named(key)} is at the level of the list's dashes (`- `), inside a list: indent it under "
+            f"the item above (like its other keys), or start a new item with `- `",
+            line,
+        )
+    if in_list and _indent(here) < _indent(above_text.replace("- ", "  ", 1)):
+        return (
+            f"{_named(key)} is indented less than the key above it (line {above}) but more than the "
+            f"list's `- `; inside a list item, keys line up under the first key after the dash",
+            line,
+        )
+    return (
+        f"{_named(key)} is indented less than the key above it (line {above}) but more than its "
+        f"section; keys of one section line up at the same indentation",
+        line,
+    )
+
+
+def explain(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
+    """A plain-words reason (prefixed "not valid YAML") and the line to fix for a PyYAML error."""
+    reason, line = _reason(exc, text.splitlines())
+    return (f"not valid YAML: {reason}", line)
+
+
+def _reason(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int | None]:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return (str(exc), None)
+    problem = exc.problem or ""
+    context = exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    if mark is None:
+        return (problem or str(exc), None)
+    line, column = mark.line + 1, mark.column
+    opened = exc.context_mark.line + 1 if exc.context_mark is not None else line
+    if "'\\t'" in problem:
+        return ("a tab character: YAML indents with spaces only; replace the tab with spaces", line)
+    if "mapping values are not allowed" in problem:
+        return _mapping_values(lines, line, column)
+    if "expected <block end>" in problem:
+        return _block_end(lines, exc, line)
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket, closing = ("[", "]") if "sequence" in context else ("{", "}")
+        return (
+            f"the `{bracket}` opened on this line is not closed (YAML reached line {line} looking for "
+            f"`,` or `{closing}`)",
+            opened,
+        )
+    if "quoted scalar" in context:
+        return ("a quote opened on this line is never closed; close it at the end of the value", opened)
+    if "cannot start any token" in problem:
+        return (f"a value cannot start with {_found_character(problem)}; put the value in quotes", line)
+    if "undefined alias" in problem:
+        return ("a value starting with `*` is read as a YAML alias; put the value in quotes", line)
+    return (f"{problem} ({context})" if context else problem, line)
+
+
+def _found_character(problem: str) -> str:
+    match = re.search(r"found character ('.+?')", problem)
+    return match.group(1) if match else "this character"
