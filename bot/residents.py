@@ -65,6 +65,16 @@ class _ShowDraft:
     lang: str
 
 
+@dataclass(frozen=True, slots=True)
+class _NotYet:
+    """A hint that the draft is not ready yet (too short): said only if no summary follows in the burst."""
+
+    reply: Reply
+
+
+_Step = Reply | _ShowDraft | _NotYet  # what handling one message yields, before summaries are rendered
+
+
 @dataclass(slots=True)
 class DraftState:
     """The complaint a resident is composing."""
@@ -141,20 +151,39 @@ class ResidentOffice:
 
         Every message goes into the draft as it would alone and other replies (errors, /my, ...) are
         kept in order, but only the last draft summary is shown: one message, or an edit of the one
-        already on screen, instead of one per message.
+        already on screen, instead of one per message. A "too short" hint a later summary makes moot
+        is dropped, and the same reply to several messages of the burst is sent once.
         """
-        steps: list[Reply | _ShowDraft] = []
+        steps: list[_Step] = []
         for message in messages:
             steps.extend(await self._handle(message))
         last = max((i for i, step in enumerate(steps) if isinstance(step, _ShowDraft)), default=-1)
-        return await self._render([s for i, s in enumerate(steps) if i == last or isinstance(s, Reply)])
+        kept: list[_Step] = []
+        seen: set[tuple[str, str, str, int | None]] = set()
+        for index, step in enumerate(steps):
+            if isinstance(step, _ShowDraft):
+                if index == last:
+                    kept.append(step)
+                continue
+            if isinstance(step, _NotYet) and index < last:
+                continue
+            reply = step.reply if isinstance(step, _NotYet) else step
+            key = (reply.text, repr(reply.keyboard), repr(reply.reply_keyboard), reply.edit_message_id)
+            if key not in seen:
+                seen.add(key)
+                kept.append(reply)
+        return await self._render(kept)
 
-    async def _render(self, steps: Sequence[Reply | _ShowDraft]) -> list[Reply]:
-        return [
-            step if isinstance(step, Reply) else await self._summary(step.draft, step.lang) for step in steps
-        ]
+    async def _render(self, steps: Sequence[_Step]) -> list[Reply]:
+        replies: list[Reply] = []
+        for step in steps:
+            if isinstance(step, _ShowDraft):
+                replies.append(await self._summary(step.draft, step.lang))
+            else:
+                replies.append(step.reply if isinstance(step, _NotYet) else step)
+        return replies
 
-    async def _handle(self, message: IncomingMessage) -> Sequence[Reply | _ShowDraft]:
+    async def _handle(self, message: IncomingMessage) -> Sequence[_Step]:
         sender = message.sender
         if sender is None:
             return []
@@ -243,9 +272,7 @@ class ResidentOffice:
                 await self._refresh_card(number, department)
         return [Reply(t("contact.saved", lang))]
 
-    async def _add_to_draft(
-        self, message: IncomingMessage, sender: User, lang: str
-    ) -> list[Reply | _ShowDraft]:
+    async def _add_to_draft(self, message: IncomingMessage, sender: User, lang: str) -> list[_Step]:
         text = message.text.strip()
         if utf16_len(text) > self._limits.max_text_length:
             return [Reply(t("draft.too_long", lang, limit=self._limits.max_text_length))]
@@ -280,7 +307,7 @@ class ResidentOffice:
             await uow.commit()
         if len(draft.text) < self._limits.min_text_length:
             key = "draft.need_text" if message.location is not None and not draft.text else "draft.too_short"
-            return [Reply(t(key, lang))]
+            return [_NotYet(Reply(t(key, lang)))]
         return [_ShowDraft(draft, lang)]
 
     def _shown_summary(self, draft: DraftState) -> int | None:

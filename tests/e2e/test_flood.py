@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from bot.config import Config, RateLimitConfig
 from storage.models import ComplaintRow
-from tests.e2e.conftest import CITY_CHAT, RESIDENT, UTILITIES_CHAT, running_bot
+from tests.e2e.conftest import CITY_CHAT, ENVIRONMENT_CHAT, RESIDENT, UTILITIES_CHAT, running_bot
+from tests.e2e.test_residents import Resident, data_starting
 from tests.fakes.bot_api import FakeBotAPI, SentCall
 
 FLOODER = 720001
@@ -119,3 +120,48 @@ async def test_many_chats_at_once_are_each_handled_in_order(
         assert len(in_chat) == 5
         # complaint numbers follow the chat's message order: that chat was worked in order
         assert [c.message_id for c in in_chat] == sorted(c.message_id for c in in_chat)
+
+
+async def test_the_summary_is_edited_and_sent_anew_when_the_edit_fails(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    resident = Resident(fake, 730101, language_code="ru")
+    async with running_bot(config_factory()):
+        first = await resident.send("Во дворе дома на Абая 12 третий день не вывозят мусор")
+        assert first.method == "sendMessage" and "Я понял так" in (first.text or "")
+        shown = first.result["message_id"]
+        photo = await resident.send(caption="Вот фото контейнеров", photo=True)
+        assert photo.method == "editMessageText" and photo.params["message_id"] == shown
+        assert "Фото: 1" in (photo.text or "") and "Вот фото контейнеров" in (photo.text or "")
+        # the summary was deleted in the meantime: the next change sends a new one, and later ones edit that
+        fake.fail_next(
+            "editMessageText", error_code=400, description="Bad Request: message to edit not found"
+        )
+        fresh = await resident.send(location=(51.128, 71.430))
+        assert fresh.method == "sendMessage" and "Геолокация: есть" in (fresh.text or "")
+        again = await resident.send("Контейнеры стоят у второго подъезда")
+        assert again.method == "editMessageText"
+        assert again.params["message_id"] == fresh.result["message_id"]
+        filed = await resident.press(again, data_starting(again, "r:send:"))
+        assert "принято" in (filed.text or "")
+        card = await fake.wait_for_call("sendPhoto", chat_id=ENVIRONMENT_CHAT)
+        assert "второго подъезда" in (card.params.get("caption") or "")
+
+
+async def test_a_flood_past_the_drafts_limit_gets_a_handful_of_answers(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    config = config_factory(telegram={"rate_limit": RateLimitConfig().model_dump()})
+    resident = Resident(fake, 730201, language_code="ru")
+    line = "Во дворе дома на Абая 12 не вывозят мусор, сообщение {:03}"
+    async with running_bot(config) as bot:
+        for n in range(FLOOD):  # about 11,000 characters: the draft's 3,000 are reached a third of the way
+            fake.inject_message(resident.id, line.format(n), from_user=resident.user)
+        await until(lambda: bot.processor.processed >= FLOOD, 60, "the flood processed")
+        await asyncio.sleep(2.5)
+        said = said_to(fake, resident.id)
+    sent = [c for c in said if c.method == "sendMessage"]
+    # one summary, and the "too long" notice once per answer to the burst, not once per message
+    assert sum("Я понял так" in (c.text or "") for c in sent) == 1, [c.describe() for c in said]
+    assert 1 <= sum("длинн" in (c.text or "") for c in sent) <= 4, [c.describe() for c in said]
+    assert len(said) <= 10, [c.describe() for c in said]
