@@ -764,6 +764,11 @@ class FakeBotAPI:
         self.webhook_max_attempts = webhook_max_attempts
         self.webhook_timeout = webhook_timeout
         self._clock = clock
+        # where webhook updates are actually POSTed instead of the registered URL (tests register a
+        # public https URL, as production must, and have the fake deliver to the bot's own port)
+        self.webhook_redirect: str | None = None
+        # rewrites each getUpdates result before it is sent, to play a broken Bot API (state is untouched)
+        self.get_updates_hook: Callable[[list[JSON]], list[Any]] | None = None
 
         self.bot_user: JSON = {
             "id": BOT_USER_ID,
@@ -1213,6 +1218,11 @@ class FakeBotAPI:
     @property
     def webhook_url(self) -> str | None:
         return None if self._webhook is None else self._webhook.url
+
+    @property
+    def webhook_secret_token(self) -> str | None:
+        """The secret_token given to the last setWebhook (None: no webhook, or set without one)."""
+        return None if self._webhook is None else self._webhook.secret_token
 
     def register_file(
         self,
@@ -1746,7 +1756,9 @@ class FakeBotAPI:
         deadline = loop.time() + timeout
         while True:
             if self._pending:
-                return list(itertools.islice(self._pending, limit))
+                batch = list(itertools.islice(self._pending, limit))
+                hook = self.get_updates_hook
+                return batch if hook is None else hook([dict(update) for update in batch])
             remaining = deadline - loop.time()
             if remaining <= 0 or self._closing or self._webhook is not None:
                 return []
@@ -1871,7 +1883,8 @@ class FakeBotAPI:
             error: str | None = None
             reply: tuple[JSON, dict[str, UploadedFile]] | None = None
             try:
-                async with client.post(webhook.url, data=body, headers=headers) as response:
+                target = self.webhook_redirect or webhook.url
+                async with client.post(target, data=body, headers=headers) as response:
                     status = response.status
                     if 200 <= status < 300 and response.content_type == "multipart/form-data":
                         params: JSON = {}
