@@ -21,6 +21,11 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self._secrets = [s for s in secrets if s]
 
+    def add(self, secret: str) -> None:
+        """Scrub one more secret: one known only once the bot runs, such as a generated webhook secret."""
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
@@ -29,10 +34,15 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrub the record in place; never drops it."""
         if self._secrets:
-            record.msg = self._scrub(str(record.msg))
-            if record.args:
-                args = record.args if isinstance(record.args, tuple) else (record.args,)
-                record.args = tuple(self._scrub(a) if isinstance(a, str) else a for a in args)
+            # the rendered message: an argument's repr (a library's DEBUG line showing a query's
+            # parameters, say) carries a secret as surely as a string argument does
+            try:
+                message = record.getMessage()
+            except Exception:  # a bad format string: logging reports it itself; scrub what there is
+                message = str(record.msg)
+            else:
+                record.args = None
+            record.msg = self._scrub(message)
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
@@ -83,6 +93,14 @@ class TextFormatter(logging.Formatter):
         )
         head, newline, rest = line.partition("\n")
         return f"{head} {pairs}{newline}{rest}"
+
+
+def redact(secret: str) -> None:
+    """Have the scrubbers of the installed log handlers hide `secret` too, from now on."""
+    for handler in logging.getLogger().handlers:
+        for log_filter in handler.filters:
+            if isinstance(log_filter, RedactingFilter):
+                log_filter.add(secret)
 
 
 def configure_logging(
