@@ -259,11 +259,12 @@ class ShagymCollector:
         )
         dropped = CounterMetricFamily(
             "shagym_updates_dropped",
-            "Updates dropped in memory and never stored: untagged chat messages, other kinds.",
+            "Updates dropped in memory and never stored: untagged chat messages, other kinds, refused.",
             labels=["reason"],
         )
         dropped.add_metric(["untagged"], stats.dropped_untagged)
         dropped.add_metric(["other"], stats.dropped_other)
+        dropped.add_metric(["refused"], stats.refused)
         yield dropped
         yield CounterMetricFamily(
             "shagym_updates_malformed",

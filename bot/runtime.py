@@ -30,7 +30,7 @@ from bot.escalation import EscalationJob
 from bot.ingress import Poller, UpdateIngestor, WebhookServer
 from bot.keyword_classifier import KeywordClassifier
 from bot.leases import Leadership
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from bot.loops import supervise
 from bot.mentions import MentionDetector
 from bot.notices import NoticeSender
@@ -159,7 +159,8 @@ class ShagymBot:
         wake = {worker.department_id: worker.wake for worker in self.workers}
         self.enqueuer.on_enqueued = lambda department: wake[department].set() if department in wake else None
         self.poller = Poller(gateway, self.ingestor, timeout=config.telegram.polling_timeout)
-        self.webhook = WebhookServer(config, self.ingestor)
+        # a generated secret joins the log scrubber's secrets before setWebhook can log it
+        self.webhook = WebhookServer(config, self.ingestor, resources.unit_of_work, on_secret=redact)
         self.ready = asyncio.Event()  # set once ingress is up
         self.escalation = EscalationJob(config, resources.unit_of_work, self.outbound)
         self.scheduler = Scheduler(self._jobs(), resources.unit_of_work, config.tz, owner=instance)
@@ -219,6 +220,10 @@ class ShagymBot:
             self.config.telegram.framework,
             self.config.telegram.mode,
         )
+        # the webhook's secret comes first (configured, or shared through the database): nothing is
+        # served, and no worker started, before it is known
+        if self.config.telegram.mode == "webhook" and not await self.webhook.start(self.gateway, stop):
+            return
         ingress_stop = asyncio.Event()
         work_stop = asyncio.Event()
         # every instance works the inbox, the notices and the scheduler (each claims its work in the db);
@@ -234,7 +239,6 @@ class ShagymBot:
             ),
         ]
         if self.config.telegram.mode == "webhook":
-            await self.webhook.start(self.gateway)
             ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
         else:
             ingress = asyncio.create_task(
@@ -288,6 +292,7 @@ def run_bot(config: Config, *, stderr: TextIO) -> int:
     configure_logging(
         config.logging.level,
         json_format=config.logging.json_format,
+        # a webhook secret generated at start is added when it is read (`redact`, see ShagymBot)
         secrets=[
             config.telegram.token.get_secret_value(),
             config.telegram.webhook.secret_token.get_secret_value(),
