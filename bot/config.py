@@ -448,6 +448,20 @@ class Config(Section):
         """What the loader found suspicious but valid, e.g. an invisible character in an alias."""
         return self._warnings
 
+    @field_validator(
+        "telegram", "storage", "watch", "classifier", "delivery", "residents", "deadlines", "digests",
+        "duplicates", "retention", "logging", "observability", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_section_takes_defaults(cls, value: Any) -> Any:
+        # `telegram:` with everything under it commented out is a section left out, not a type error
+        return {} if value is None else value
+
+    @field_validator("officials", "departments", "categories", "districts", mode="before")
+    @classmethod
+    def _empty_list_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -748,7 +762,7 @@ def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, s
     document = _read(text, source)
     data: dict[str, Any] = document.data if document.data is not None else {}
     index = document.lines
-    issues = [
+    duplicates = [
         ConfigIssue(
             dup.path,
             f"written twice (line {dup.first_line} and line {dup.second_line}); YAML would silently keep "
@@ -758,6 +772,7 @@ def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, s
         for dup in document.duplicates
     ]
     _apply_env(data, environ)
+    issues: list[ConfigIssue] = []
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -769,13 +784,13 @@ def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, s
             if error["type"] == "extra_forbidden" and len(path) == 1:
                 message += _belongs_elsewhere(str(path[0]))
             issues.append(ConfigIssue(path, message, _line_for(index, path)))
-        raise ConfigError(source, _dedupe(issues)) from None
+        raise ConfigError(source, duplicates + _dedupe(issues)) from None
     for issue in _cross_check(config):
         # a missing key has no line of its own: point at what asked for it
         anchor = issue.path if issue.path in index else _ANCHORS.get(issue.path, issue.path)
         issues.append(ConfigIssue(issue.path, issue.message, _line_for(index, anchor)))
-    if issues:
-        raise ConfigError(source, issues)
+    if duplicates or issues:
+        raise ConfigError(source, duplicates + issues)
     config._warnings = tuple(config_warnings(data, index))
     return config
 
@@ -807,6 +822,8 @@ def _human_message(error: Any, written: str | None = None) -> str:
         shown = repr(written) if written is not None else repr(error["input"]).lower()
         kind = "an integer" if error["type"] == "int_type" else "a number"
         return f"must be {kind}, got {shown}, which YAML reads as a boolean (yes/no/on/off/true/false)"
+    if isinstance(error.get("input"), bool) and error["type"] == "string_type" and written is not None:
+        return f"must be text, got {written!r}, which YAML reads as a boolean: put it in quotes"
     formatter = _MESSAGES.get(error["type"])
     if formatter is not None:
         return formatter(error)

@@ -47,7 +47,11 @@ def read_yaml(text: str) -> YamlSource:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
-        message, line = explain(exc, text)
+        try:
+            message, line = explain(exc, text)
+        except Exception:  # a gap in the explanations must not hide the error itself
+            mark = getattr(exc, "problem_mark", None)
+            message, line = f"not valid YAML: {exc}", (mark.line + 1 if mark is not None else None)
         raise YamlSyntaxError(message, line) from None
     finally:
         loader.dispose()
@@ -73,10 +77,11 @@ def _walk(node: yaml.Node, path: KeyPath, source: YamlSource) -> None:
             child = (*path, key)
             if key in seen and key != "<<":
                 source.duplicates.append(Duplicate(child, seen[key], line))
+                # the later value is the one the data holds, so its lines are the ones to show
+                for index in (source.lines, source.scalars):
+                    for known in [p for p in index if p[: len(child)] == child]:
+                        del index[known]
             seen[key] = line
-            # the later value is the one the data holds, so its lines are the ones to show
-            for known in [p for p in source.lines if p[: len(child)] == child]:
-                del source.lines[known]
             _walk(value_node, child, source)
             source.lines[child] = line  # the key's own line reads better than the value's
     elif isinstance(node, yaml.SequenceNode):
@@ -113,31 +118,75 @@ def _named(key: str | None) -> str:
     return f"`{key}`" if key else "this line"
 
 
+def _key_indent(line: str) -> int:
+    """Where the key of a line starts: after the dash of a list item (`  - id: x` -> 4)."""
+    match = re.match(r"(\s*(?:-\s+)*)", line)
+    return len(match.group(1)) if match else _indent(line)
+
+
+def _moved(lines: list[str], earlier: int, above: int, line: int) -> bool:
+    """True when the lines before and after `above` fit together without it: `above` is the odd one."""
+    earlier_text = re.sub(r"\s+#.*$", "", _content(lines, earlier)).rstrip()
+    if earlier_text.endswith(":") and not (
+        _indent(_content(lines, above)) <= _indent(earlier_text) < _indent(_content(lines, line))
+    ):
+        # `earlier` opens the section both lines are in: either of them may be off, unless `above`
+        # left the section that `line` is still in
+        return False
+    without = [*lines[: above - 1], "#", *lines[above:]]
+    try:
+        yaml.compose("\n".join(without), Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return mark is not None and mark.line + 1 > line
+    except yaml.YAMLError:
+        return False
+    return True
+
+
 def _mapping_values(lines: list[str], line: int, column: int) -> tuple[str, int]:
     """`mapping values are not allowed here`: a `key:` where only a value can be."""
     here = _content(lines, line)
     first_colon = re.search(r":(\s|$)", here)
-    if _key_on(here) is not None and first_colon is not None and first_colon.start() < column:
-        return ('a value contains `: `; put the value in quotes, e.g. name: "a: b"', line)
     above = _previous_meaningful(lines, line)
-    if above is None or _indent(here) <= _indent(_content(lines, above)):
+    same_line = _key_on(here) is not None and first_colon is not None and first_colon.start() < column
+    if same_line or above is None or _indent(here) <= _indent(_content(lines, above)):
         return ('a value contains `: `; put the value in quotes, e.g. name: "a: b"', line)
     # YAML read this line as the continuation of the value on the line above: one of the two is off
-    key_here = _key_on(here)
+    return _misplaced(lines, line)
+
+
+def _misplaced(lines: list[str], line: int) -> tuple[str, int]:
+    """A line whose indentation fits nothing above it: say whether it or the line above is the odd one."""
+    here = _content(lines, line)
+    key_here = _named(_key_on(here))
+    above = _previous_meaningful(lines, line)
+    if above is None:
+        return (f"{key_here} is indented, but there is no section above it to belong to", line)
     above_text = _content(lines, above)
-    key_above = _key_on(above_text)
+    key_above = _named(_key_on(above_text))
     earlier = _previous_meaningful(lines, above)
-    earlier_indent = _indent(_content(lines, earlier)) if earlier is not None else 0
-    if earlier is not None and _indent(above_text) < earlier_indent and _indent(here) <= earlier_indent:
-        where = "back to the margin" if _indent(above_text) == 0 else "back, to the left"
+    if earlier is not None and _moved(lines, earlier, above, line):
+        if _indent(above_text) == 0:
+            return (
+                f"{key_above} is at the margin, but the keys around it (lines {earlier} and {line}) are "
+                f"indented: was it moved back to the margin by mistake? Indent it like them",
+                above,
+            )
         return (
-            f"{_named(key_above)} is indented less than the keys around it (lines {earlier} and {line}): "
-            f"was it moved {where} by mistake? Indent it like its neighbours",
+            f"{key_above} is indented differently from the keys around it (lines {earlier} and {line}); "
+            f"indent it like them",
             above,
         )
+    if _indent(here) > _key_indent(above_text):
+        return (
+            f"{key_here} is indented more than {key_above} on line {above}, which already has its value; "
+            f"indent {key_here} like {key_above}",
+            line,
+        )
     return (
-        f"{_named(key_here)} is indented more than {_named(key_above)} on line {above}, which already "
-        f"has a value; indent {_named(key_here)} like {_named(key_above)}",
+        f"{key_here} is indented less than {key_above} on line {above} but more than the section they are "
+        f"in; keys of one section line up at the same indentation",
         line,
     )
 
@@ -162,17 +211,7 @@ def _block_end(lines: list[str], exc: yaml.MarkedYAMLError, line: int) -> tuple[
             f"the item above (like its other keys), or start a new item with `- `",
             line,
         )
-    if in_list and _indent(here) < _indent(above_text.replace("- ", "  ", 1)):
-        return (
-            f"{_named(key)} is indented less than the key above it (line {above}) but more than the "
-            f"list's `- `; inside a list item, keys line up under the first key after the dash",
-            line,
-        )
-    return (
-        f"{_named(key)} is indented less than the key above it (line {above}) but more than its "
-        f"section; keys of one section line up at the same indentation",
-        line,
-    )
+    return _misplaced(lines, line)
 
 
 def explain(exc: yaml.YAMLError, text: str) -> tuple[str, int | None]:
@@ -191,6 +230,13 @@ def _reason(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int | None]:
         return (problem or str(exc), None)
     line, column = mark.line + 1, mark.column
     opened = exc.context_mark.line + 1 if exc.context_mark is not None else line
+    quoted = _quote_running_on(lines, line) if isinstance(exc, yaml.parser.ParserError) else None
+    if quoted is not None:
+        return (
+            f"the quote opened on this line is closed only on line {quoted[1]}, so YAML read the lines "
+            f"between as one value; close the quote on line {quoted[0]}",
+            quoted[0],
+        )
     if "'\\t'" in problem:
         return ("a tab character: YAML indents with spaces only; replace the tab with spaces", line)
     if "mapping values are not allowed" in problem:
@@ -211,6 +257,23 @@ def _reason(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int | None]:
     if "undefined alias" in problem:
         return ("a value starting with `*` is read as a YAML alias; put the value in quotes", line)
     return (f"{problem} ({context})" if context else problem, line)
+
+
+def _quote_running_on(lines: list[str], line: int) -> tuple[int, int] | None:
+    """(opened, closed) lines of a quoted value spanning lines just before `line`, the likely culprit."""
+    last: tuple[int, int] | None = None
+    try:
+        for token in yaml.scan("\n".join(lines), Loader=yaml.SafeLoader):
+            if token.start_mark.line + 1 >= line:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ("'", '"'):
+                opened, closed = token.start_mark.line + 1, token.end_mark.line + 1
+                last = (opened, closed) if closed > opened else None
+            elif not isinstance(token, yaml.ValueToken | yaml.KeyToken | yaml.BlockEndToken):
+                last = None
+    except yaml.YAMLError:
+        pass
+    return last
 
 
 def _found_character(problem: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+")  # letters only: "ЖКХ-Service" is two words, each in one script
 
 
 def describe(character: str) -> str:

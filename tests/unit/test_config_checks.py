@@ -368,3 +368,25 @@ def test_check_config_prints_warnings_and_still_passes(tmp_path: Path) -> None:
     assert f"{path}: OK" in out
     assert f"{path}:{line_of(text, 'Сарыаркинский')}: districts[0].aliases[0]: warning: " in err
     assert "U+00A0 NO-BREAK SPACE" in err
+
+
+def test_a_section_with_nothing_under_it_is_left_out() -> None:
+    text = MINIMAL.replace("watch:\n  chats: all\n", "watch:\n  # chats: all\n") + "classifier:\n"
+    config = parse_config(text, environ={})
+    assert config.watch.chats == "all" and config.classifier.engine == "model"
+    start, end = MINIMAL.index("categories:"), MINIMAL.index("districts:")
+    text = MINIMAL[:start] + "categories:\n" + MINIMAL[end:] + "classifier: {fallback_category: other}\n"
+    (issue,) = issues_of(text)
+    assert issue.startswith(f"c.yaml:{line_of(text, 'categories:')}: categories: no categories")
+
+
+def test_a_boolean_where_text_is_expected_says_to_quote_it() -> None:
+    (issue,) = issues_of(MINIMAL.replace("en: Saryarka}", "en: No}"))
+    assert "districts[0].name.en: " in issue and "'No'" in issue and "quotes" in issue
+
+
+def test_a_duplicated_key_points_at_the_value_that_is_kept() -> None:
+    text = MINIMAL + "duplicates:\n  window_hours: 12\nduplicates:\n  window_hours: -1\n"
+    issues = issues_of(text)
+    assert any("duplicates: written twice" in issue for issue in issues), issues
+    assert f"c.yaml:{line_of(text, 'window_hours: -1')}: duplicates.window_hours: " in "\n".join(issues)
