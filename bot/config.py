@@ -765,8 +765,8 @@ def parse_config(text: str, *, source: str = "<config>", environ: Mapping[str, s
     duplicates = [
         ConfigIssue(
             dup.path,
-            f"written twice (line {dup.first_line} and line {dup.second_line}); YAML would silently keep "
-            "only the last one: delete or rename one of them",
+            f"duplicate key: written twice (line {dup.first_line} and line {dup.second_line}); YAML would "
+            "silently keep only the last one: delete or rename one of them",
             dup.second_line,
         )
         for dup in document.duplicates

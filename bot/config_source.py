@@ -241,6 +241,17 @@ def _reason(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int | None]:
         return ("a tab character: YAML indents with spaces only; replace the tab with spaces", line)
     if "mapping values are not allowed" in problem:
         return _mapping_values(lines, line, column)
+    if "<document start>" in problem:
+        first = _previous_meaningful(lines, line)
+        while first is not None and _previous_meaningful(lines, first) is not None:
+            first = _previous_meaningful(lines, first)
+        if first is not None and _indent(_content(lines, first)) > _indent(_content(lines, line)):
+            return (
+                f"{_named(_key_on(_content(lines, first)))} is indented, but the file's top-level keys "
+                f"start at the margin (like line {line}); remove the spaces before it",
+                first,
+            )
+        return (f"this line fits no section above it ({_plain(problem)})", line)
     if "expected <block end>" in problem:
         return _block_end(lines, exc, line)
     if "flow sequence" in context or "flow mapping" in context:
@@ -256,7 +267,24 @@ def _reason(exc: yaml.YAMLError, lines: list[str]) -> tuple[str, int | None]:
         return (f"a value cannot start with {_found_character(problem)}; put the value in quotes", line)
     if "undefined alias" in problem:
         return ("a value starting with `*` is read as a YAML alias; put the value in quotes", line)
-    return (f"{problem} ({context})" if context else problem, line)
+    return (_plain(f"{problem} ({context})" if context else problem), line)
+
+
+# the parser's token names, for the errors no explanation above covers
+_TOKENS = {
+    "<block end>": "the end of the indented block",
+    "<block mapping start>": "a key indented differently",
+    "<block sequence start>": "a list indented differently",
+    "<stream end>": "the end of the file",
+    "<document start>": "`---`",
+    "'?'": "a key",
+}
+
+
+def _plain(text: str) -> str:
+    for token, words in _TOKENS.items():
+        text = text.replace(token, words)
+    return text
 
 
 def _quote_running_on(lines: list[str], line: int) -> tuple[int, int] | None:
