@@ -396,3 +396,30 @@ def test_an_indented_first_key_names_its_line() -> None:
     (issue,) = issues_of("# Shagym\n city: Astana\ntimezone: Asia/Almaty\n")
     assert issue.startswith("c.yaml:2: "), issue
     assert "city" in issue and "margin" in issue and "<" not in issue
+
+
+def test_run_logs_the_warnings_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import bot.runtime
+
+    served: list[Config] = []
+
+    async def serve(config: Config, stop: object) -> None:  # the bot itself is not what is tested here
+        served.append(config)
+
+    monkeypatch.setattr(bot.runtime, "serve", serve)
+    text = MINIMAL.replace('token: ""', 'token: "123:abc"').replace(
+        "aliases: [Сарыаркинский]", 'aliases: ["Сарыаркинский\u00a0"]'
+    )
+    config = parse_config(text, source="c.yaml", environ={})
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    try:
+        assert bot.runtime.run_bot(config, stderr=stream) == 0
+    finally:
+        root.handlers[:], root.level = handlers, level
+    assert served == [config]
+    assert "districts[0].aliases[0]: warning: " in stream.getvalue()
+    assert "U+00A0 NO-BREAK SPACE" in stream.getvalue()
