@@ -65,14 +65,7 @@ class _ShowDraft:
     lang: str
 
 
-@dataclass(frozen=True, slots=True)
-class _NotYet:
-    """A hint that the draft is not ready yet (too short): said only if no summary follows in the burst."""
-
-    reply: Reply
-
-
-_Step = Reply | _ShowDraft | _NotYet  # what handling one message yields, before summaries are rendered
+_Step = Reply | _ShowDraft  # what handling one message yields, before summaries are rendered
 
 
 @dataclass(slots=True)
@@ -151,28 +144,13 @@ class ResidentOffice:
 
         Every message goes into the draft as it would alone and other replies (errors, /my, ...) are
         kept in order, but only the last draft summary is shown: one message, or an edit of the one
-        already on screen, instead of one per message. A "too short" hint a later summary makes moot
-        is dropped, and the same reply to several messages of the burst is sent once.
+        already on screen, instead of one per message.
         """
         steps: list[_Step] = []
         for message in messages:
             steps.extend(await self._handle(message))
         last = max((i for i, step in enumerate(steps) if isinstance(step, _ShowDraft)), default=-1)
-        kept: list[_Step] = []
-        seen: set[tuple[str, str, str, int | None]] = set()
-        for index, step in enumerate(steps):
-            if isinstance(step, _ShowDraft):
-                if index == last:
-                    kept.append(step)
-                continue
-            if isinstance(step, _NotYet) and index < last:
-                continue
-            reply = step.reply if isinstance(step, _NotYet) else step
-            key = (reply.text, repr(reply.keyboard), repr(reply.reply_keyboard), reply.edit_message_id)
-            if key not in seen:
-                seen.add(key)
-                kept.append(reply)
-        return await self._render(kept)
+        return await self._render([s for i, s in enumerate(steps) if i == last or isinstance(s, Reply)])
 
     async def _render(self, steps: Sequence[_Step]) -> list[Reply]:
         replies: list[Reply] = []
@@ -180,7 +158,7 @@ class ResidentOffice:
             if isinstance(step, _ShowDraft):
                 replies.append(await self._summary(step.draft, step.lang))
             else:
-                replies.append(step.reply if isinstance(step, _NotYet) else step)
+                replies.append(step)
         return replies
 
     async def _handle(self, message: IncomingMessage) -> Sequence[_Step]:
@@ -307,7 +285,7 @@ class ResidentOffice:
             await uow.commit()
         if len(draft.text) < self._limits.min_text_length:
             key = "draft.need_text" if message.location is not None and not draft.text else "draft.too_short"
-            return [_NotYet(Reply(t(key, lang)))]
+            return [Reply(t(key, lang))]
         return [_ShowDraft(draft, lang)]
 
     def _shown_summary(self, draft: DraftState) -> int | None:

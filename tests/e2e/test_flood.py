@@ -146,22 +146,3 @@ async def test_the_summary_is_edited_and_sent_anew_when_the_edit_fails(
         assert "принято" in (filed.text or "")
         card = await fake.wait_for_call("sendPhoto", chat_id=ENVIRONMENT_CHAT)
         assert "второго подъезда" in (card.params.get("caption") or "")
-
-
-async def test_a_flood_past_the_drafts_limit_gets_a_handful_of_answers(
-    fake: FakeBotAPI, config_factory: Callable[..., Config]
-) -> None:
-    config = config_factory(telegram={"rate_limit": RateLimitConfig().model_dump()})
-    resident = Resident(fake, 730201, language_code="ru")
-    line = "Во дворе дома на Абая 12 не вывозят мусор, сообщение {:03}"
-    async with running_bot(config) as bot:
-        for n in range(FLOOD):  # about 11,000 characters: the draft's 3,000 are reached a third of the way
-            fake.inject_message(resident.id, line.format(n), from_user=resident.user)
-        await until(lambda: bot.processor.processed >= FLOOD, 60, "the flood processed")
-        await asyncio.sleep(2.5)
-        said = said_to(fake, resident.id)
-    sent = [c for c in said if c.method == "sendMessage"]
-    # one summary, and the "too long" notice once per answer to the burst, not once per message
-    assert sum("Я понял так" in (c.text or "") for c in sent) == 1, [c.describe() for c in said]
-    assert 1 <= sum("длинн" in (c.text or "") for c in sent) <= 4, [c.describe() for c in said]
-    assert len(said) <= 10, [c.describe() for c in said]
