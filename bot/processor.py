@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
@@ -138,19 +139,7 @@ class InboxProcessor:
         """Claim rows of chats without a lane (at most `batch` per chat) and start their lanes."""
         busy = [key for key in self._lanes if key is not None]
         in_hand = [row.id for lane in self._lanes.values() for row in lane.rows]
-        async with self._ctx.unit_of_work() as uow:
-            rows = list(
-                await uow.inbox.claim(
-                    self._holder,
-                    limit=self._batch,
-                    lease=self._lease,
-                    max_attempts=self._max_attempts,
-                    per_chat=self._batch,
-                    skip_chats=busy,
-                    skip_ids=in_hand,
-                )
-            )
-            await uow.commit()
+        rows = await self._claim_rows(per_chat=self._batch, skip_chats=busy, skip_ids=in_hand)
         for row in rows:
             key = self._lane_key(row)
             lane = self._lanes.get(key)
@@ -289,6 +278,16 @@ class InboxProcessor:
             del self.latencies[:5000]
 
     async def _claim_chat(self, chat_id: int, in_hand: list[int]) -> list[InboxRow]:
+        return await self._claim_rows(chat_id=chat_id, skip_ids=in_hand)
+
+    async def _claim_rows(
+        self,
+        *,
+        per_chat: int | None = None,
+        chat_id: int | None = None,
+        skip_chats: Sequence[int] = (),
+        skip_ids: Sequence[int] = (),
+    ) -> list[InboxRow]:
         async with self._ctx.unit_of_work() as uow:
             rows = list(
                 await uow.inbox.claim(
@@ -296,8 +295,10 @@ class InboxProcessor:
                     limit=self._batch,
                     lease=self._lease,
                     max_attempts=self._max_attempts,
+                    per_chat=per_chat,
                     chat_id=chat_id,
-                    skip_ids=in_hand,
+                    skip_chats=skip_chats,
+                    skip_ids=skip_ids,
                 )
             )
             await uow.commit()
