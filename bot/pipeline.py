@@ -318,6 +318,8 @@ class ComplaintIntake:
             row.card_state = None
             row.card_chat_id = None
             row.card_message_id = None
+            # a prompt for a comment in the old department's chat must not resolve it if it comes back
+            await uow.desk_prompts.close(row.id)
         requeue = not status.is_final and status is not ComplaintStatus.NEW
         if requeue and status is not ComplaintStatus.QUEUED and moved:
             await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system", action="rerouted")

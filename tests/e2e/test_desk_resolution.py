@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from bot.app import build_resources
 from bot.config import Config
-from tests.e2e.conftest import running_bot
+from tests.e2e.conftest import CITY_CHAT, ROADS_CHAT, running_bot
 from tests.e2e.test_desk import STAFF, UTILITIES_CHAT, complaint, events, file_private, press
 from tests.e2e.test_residents import ACCEPTED, Resident, buttons, data_starting
 from tests.fakes.bot_api import FakeBotAPI, SentCall
@@ -212,6 +213,12 @@ async def test_a_rerouted_complaint_is_not_resolved_by_a_reply_to_the_old_prompt
             reply_to=prompt.result["message_id"],
         )
         await asyncio.sleep(0.5)
+    print(
+        "DEBUG",
+        (await complaint(config, number)).status,
+        (await complaint(config, number)).department_id,
+        [(e.action, e.to_status) for e in await events(config, number)],
+    )
     assert (await complaint(config, number)).status != "resolved"
     assert not [e for e in await events(config, number) if e.action == "resolved"]
 
@@ -246,3 +253,51 @@ async def test_no_comment_resolves_and_closes_the_prompt_for_good(
         await asyncio.sleep(0.5)
     assert (await complaint(config, number)).status == "delivered"
     assert len([e for e in await events(config, number) if e.action == "resolved"]) == 1
+
+
+async def test_an_edit_that_moves_the_complaint_away_and_back_closes_the_old_prompt(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    config = config_factory()
+    author = {"id": 730061, "is_bot": False, "first_name": "Ерлан"}
+    heating = "@akim_astana в доме на Кенесары 40 третий день нет отопления, батареи холодные"
+    async with running_bot(config):
+        update = fake.message_update(CITY_CHAT, heating, from_user=author)
+        fake.inject(update)
+        message_id = update["message"]["message_id"]
+        card = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
+        async with build_resources(config, prepare=False) as resources, resources.unit_of_work() as uow:
+            row = await uow.complaints.by_source(CITY_CHAT, message_id)
+            assert row is not None
+            number = row.id
+        await press(fake, STAFF, f"d:resolve:{number}", card)
+        prompt = await prompt_for(fake, number)
+        # the author edits it into a road problem (another department), then back
+        pothole = "@akim_astana на Жубанова огромная яма на дороге, асфальт провалился"
+        fake.inject(
+            fake.message_update(CITY_CHAT, pothole, from_user=author, message_id=message_id, edited=True)
+        )
+        await fake.wait_for_call("sendMessage", chat_id=ROADS_CHAT)
+        fake.inject(
+            fake.message_update(CITY_CHAT, heating, from_user=author, message_id=message_id, edited=True)
+        )
+        # its new card in the utilities chat, sent after the prompt
+        new_card = await fake.wait_for_call(
+            "sendMessage",
+            chat_id=UTILITIES_CHAT,
+            where=lambda c: c.result["message_id"] > prompt.result["message_id"],
+        )
+        for _ in range(100):  # until the new card is recorded: the complaint is resolvable again
+            row = await complaint(config, number)
+            if row.card_message_id == new_card.result["message_id"] and row.status == "delivered":
+                break
+            await asyncio.sleep(0.05)
+        # a reply to the prompt of before the move resolves nothing
+        fake.inject_message(
+            UTILITIES_CHAT,
+            "Готово",
+            from_user=fake.user(STAFF, "Staff"),
+            reply_to=prompt.result["message_id"],
+        )
+        await asyncio.sleep(0.5)
+    assert (await complaint(config, number)).status != "resolved"
