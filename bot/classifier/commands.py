@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from bot.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from bot.classifier.corpus import Example
     from bot.classifier.train import Correction
 
 __all__ = ["add_commands", "run_classify", "run_eval", "run_train"]
@@ -31,6 +32,21 @@ exit code is 0 unless stdin itself cannot be read (then 1).
 
 The model is loaded from the cache; on the first run (or after the corpus changed) it is trained
 first, which takes a few seconds.
+"""
+
+EVAL_HELP = """\
+Score the corpus model (never the corrected one) on two sets it was never trained on:
+
+chat     the held-out 20% of bot/corpus/*.jsonl (a fixed split by text hash): per-category
+         precision/recall/F1, macro-F1, complaint F1, urgent recall, category confusion;
+holdout  the second held-out set, bot/corpus/holdout/*.jsonl: formal letters and terse portal
+         titles written apart from the training rows (the same metrics).
+
+For each set, per register and per language: department accuracy (category -> department through
+the config's categories[].department; a complaint counts only if it was taken for a complaint and
+reached the right department), category accuracy, complaint recall and precision, urgent recall,
+and the departments' confusion matrix. With --json the chat split's metrics stay top-level (with
+--set holdout, the holdout's), each set is under "sets", row counts under "spread".
 """
 
 
@@ -64,12 +80,24 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
     evaluate = subparsers.add_parser(
         "eval",
-        help="score the classifier on the held-out split of the corpus",
-        description="Per-category precision/recall/F1, macro-F1, complaint F1, urgent recall and a confusion "
-        "matrix on the held-out 20% of the corpus (a fixed split by text hash, never trained on).",
+        help="score the classifier on the held-out split and on the second held-out set",
+        description=EVAL_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_common(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    evaluate.add_argument(
+        "--set",
+        choices=("chat", "holdout", "all"),
+        default="all",
+        help="chat: the corpus' held-out split; holdout: the second held-out set; all (default): both",
+    )
+    evaluate.add_argument(
+        "--holdout-dir",
+        type=Path,
+        default=None,
+        help="folder of the second held-out set's *.jsonl (default: the package's bot/corpus/holdout)",
+    )
     evaluate.set_defaults(handler=run_eval)
 
     train = subparsers.add_parser(
@@ -163,24 +191,64 @@ def run_classify(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
 
 def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    """`shagym eval`: metrics of the corpus model on the held-out split."""
+    """`shagym eval`: metrics of the corpus model on the held-out split and the second held-out set."""
     config = _config(args.config, stderr)
     if config is None:
         return 2
-    from bot.classifier.corpus import load_corpus, split_corpus
+    from bot.classifier.corpus import HOLDOUT_DIR, load_corpus, load_holdout, split_corpus, spread
     from bot.classifier.engine import ModelClassifier
-    from bot.classifier.evaluation import evaluate, format_report
+    from bot.classifier.evaluation import evaluate, format_report, format_routing, routing_report
     from bot.classifier.factory import load_or_train
 
     examples = load_corpus()
     _, held_out = split_corpus(examples)
+    holdout_dir = args.holdout_dir if args.holdout_dir is not None else HOLDOUT_DIR
+    try:
+        holdout = load_holdout(holdout_dir) if args.set != "chat" else []
+    except (OSError, ValueError) as exc:
+        print(f"shagym eval: cannot read the second held-out set: {exc}", file=stderr)
+        return 1
+    if args.set == "holdout" and not holdout:
+        print(f"shagym eval: the second held-out set has no rows ({holdout_dir})", file=stderr)
+        return 1
     # the corpus-only model: a corrected model may have learnt from held-out texts' corrections
     loaded = load_or_train(_cache_dir(args), examples=examples)
-    report = evaluate(ModelClassifier(loaded.model, config), held_out)
+    classifier = ModelClassifier(loaded.model, config)
+    departments = {c.id: c.department for c in config.categories}
+    sets: dict[str, list[Example]] = {}
+    if args.set in ("chat", "all"):
+        sets["chat"] = held_out
+    if args.set in ("holdout", "all"):
+        sets["holdout"] = holdout
+    reports = {name: evaluate(classifier, rows) for name, rows in sets.items() if rows}
+    routing = {name: routing_report(classifier, rows, departments) for name, rows in sets.items() if rows}
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False), file=stdout)
-    else:
-        print(format_report(report), file=stdout)
+        top = reports.get("chat") or reports["holdout"]
+        out: dict[str, object] = dict(top.as_dict())
+        out["sets"] = {
+            name: {
+                "rows": len(rows),
+                "metrics": reports[name].as_dict() if name in reports else None,
+                "routing": routing[name].as_dict() if name in routing else None,
+            }
+            for name, rows in sets.items()
+        }
+        # rows per category × register × language: where the sets are thin
+        out["spread"] = {"training": spread(examples), "holdout": spread(holdout)}
+        print(json.dumps(out, ensure_ascii=False), file=stdout)
+        return 0
+    titles = {
+        "chat": "chat held-out split of bot/corpus (never trained on)",
+        "holdout": f"second held-out set, {holdout_dir} (never trained on)",
+    }
+    blocks: list[str] = []
+    for name, rows in sets.items():
+        if not rows:
+            blocks.append(f"== {titles[name]}: no rows")
+            continue
+        blocks.append(f"== {titles[name]}\n{format_report(reports[name])}")
+        blocks.append(format_routing(routing[name], f"routing, {name} ({len(rows)} rows)"))
+    print("\n\n".join(blocks), file=stdout)
     return 0
 
 

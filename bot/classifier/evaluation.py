@@ -1,15 +1,32 @@
-"""Metrics on labelled examples: per-category P/R/F1, macro-F1, complaint F1, urgent recall, confusion."""
+"""Metrics on labelled examples: per-category P/R/F1, macro-F1, complaint F1, urgent recall, confusion.
+
+`routing_report` adds what a resident feels, per register and per language: whether a complaint
+reached the right department (category → department through the config), with the departments'
+confusion matrix.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from bot.classifier.base import Classification, Classifier
 from bot.classifier.corpus import Example
 
-__all__ = ["CategoryScore", "EvalReport", "evaluate", "format_report"]
+__all__ = [
+    "NOT_A_COMPLAINT",
+    "CategoryScore",
+    "EvalReport",
+    "RoutingReport",
+    "RoutingScores",
+    "evaluate",
+    "format_report",
+    "format_routing",
+    "routing_report",
+]
+
+NOT_A_COMPLAINT = "(not a complaint)"  # the department confusion's column for complaints the bot dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,4 +202,137 @@ def format_report(report: EvalReport) -> str:
     for true in labels:
         row = report.confusion.get(true, {})
         lines.append(f"{true:<18}" + " ".join(f"{row.get(p, 0):5d}" for p in predicted))
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RoutingScores:
+    """Routing metrics of one slice of examples; None where the slice has nothing to measure.
+
+    `department_accuracy` is end to end, as a resident feels it: a true complaint counts only if it was
+    detected as a complaint and its routed category belongs to the right department (a triage fallback
+    to another department is a miss). `department_accuracy_routed` ignores the complaint verdict, like
+    `category_accuracy`. `department_confusion` is over true complaints: true department → department
+    reached, or NOT_A_COMPLAINT.
+    """
+
+    examples: int
+    complaints: int
+    urgent: int
+    department_accuracy: float | None
+    department_accuracy_routed: float | None
+    category_accuracy: float | None
+    complaint_recall: float | None
+    complaint_precision: float | None  # None without non-complaints in the slice
+    urgent_recall: float | None
+    department_confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoutingReport:
+    """RoutingScores over all examples, per register and per language."""
+
+    overall: RoutingScores
+    registers: dict[str, RoutingScores]
+    languages: dict[str, RoutingScores]
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return asdict(self)
+
+
+def _share(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def _routing_scores(
+    pairs: Sequence[tuple[Example, Classification]], departments: Mapping[str, str]
+) -> RoutingScores:
+    complaints = [(e, r) for e, r in pairs if e.complaint]
+    confusion: dict[str, dict[str, int]] = {}
+    reached = routed_right = 0
+    for example, result in complaints:
+        true = departments.get(example.category, "")
+        routed = departments.get(result.category, result.department)
+        routed_right += routed == true
+        got = routed if result.complaint else NOT_A_COMPLAINT
+        reached += got == true
+        row = confusion.setdefault(true, {})
+        row[got] = row.get(got, 0) + 1
+    detected = sum(1 for _, r in complaints if r.complaint)
+    flagged = sum(1 for _, r in pairs if r.complaint)
+    has_others = any(not e.complaint for e, _ in pairs)
+    urgent = [r for e, r in pairs if e.urgent]
+    return RoutingScores(
+        examples=len(pairs),
+        complaints=len(complaints),
+        urgent=len(urgent),
+        department_accuracy=_share(reached, len(complaints)),
+        department_accuracy_routed=_share(routed_right, len(complaints)),
+        category_accuracy=_share(sum(1 for e, r in complaints if e.category == r.category), len(complaints)),
+        complaint_recall=_share(detected, len(complaints)),
+        complaint_precision=_share(detected, flagged) if has_others else None,
+        urgent_recall=_share(sum(1 for r in urgent if r.urgent and r.complaint), len(urgent)),
+        department_confusion={true: dict(sorted(row.items())) for true, row in sorted(confusion.items())},
+    )
+
+
+def routing_report(
+    classifier: Classifier, examples: Sequence[Example], departments: Mapping[str, str]
+) -> RoutingReport:
+    """Classify every example and score routing overall, per register and per language.
+
+    `departments` maps category ids to department ids (the config's `categories[].department`).
+    """
+    pairs = [(e, classifier.classify(e.text)) for e in examples]
+
+    def by(key: str) -> dict[str, RoutingScores]:
+        groups: dict[str, list[tuple[Example, Classification]]] = {}
+        for pair in pairs:
+            groups.setdefault(getattr(pair[0], key), []).append(pair)
+        return {name: _routing_scores(groups[name], departments) for name in sorted(groups)}
+
+    return RoutingReport(_routing_scores(pairs, departments), by("register"), by("language"))
+
+
+def _cell(value: float | None) -> str:
+    return f"{value:7.3f}" if value is not None else f"{'-':>7}"
+
+
+def format_routing(report: RoutingReport, title: str) -> str:
+    """The routing table `shagym eval` prints: one line per slice, then the departments' confusion."""
+    lines = [
+        title,
+        f"{'slice':<16} {'rows':>5} {'compl':>5} {'dept':>7} {'dept*':>7} {'categ':>7} "
+        f"{'C rec':>7} {'C prec':>7} {'urg R':>7} {'urg':>4}",
+    ]
+    slices = [
+        ("all", report.overall),
+        *((f"register {k}", v) for k, v in report.registers.items()),
+        *((f"language {k}", v) for k, v in report.languages.items()),
+    ]
+    for name, scores in slices:
+        lines.append(
+            f"{name:<16} {scores.examples:5d} {scores.complaints:5d} {_cell(scores.department_accuracy)} "
+            f"{_cell(scores.department_accuracy_routed)} {_cell(scores.category_accuracy)} "
+            f"{_cell(scores.complaint_recall)} {_cell(scores.complaint_precision)} "
+            f"{_cell(scores.urgent_recall)} {scores.urgent:4d}"
+        )
+    lines.append(
+        "dept: reached the right department (detected as a complaint and routed there); "
+        "dept*: routed there, whatever the complaint verdict"
+    )
+    confusion = report.overall.department_confusion
+    reached = sorted({d for row in confusion.values() for d in row if d != NOT_A_COMPLAINT} | set(confusion))
+    columns = (
+        [*reached, NOT_A_COMPLAINT] if any(NOT_A_COMPLAINT in r for r in confusion.values()) else reached
+    )
+    short = {d: ("none" if d == NOT_A_COMPLAINT else d[:6]) for d in columns}
+    lines += [
+        "",
+        "department confusion (rows: true, columns: reached; none: not taken for a complaint)",
+        " " * 18 + " ".join(f"{short[d]:>6}" for d in columns),
+    ]
+    for true, row in confusion.items():
+        lines.append(f"{true or '?':<18}" + " ".join(f"{row.get(d, 0):6d}" for d in columns))
     return "\n".join(lines)
