@@ -214,7 +214,9 @@ def test_eval_reports_both_sets(cache_dir: Path, tmp_path: Path, monkeypatch: py
     assert set(report["sets"]) == {"chat", "holdout"}
     chat, holdout = report["sets"]["chat"], report["sets"]["holdout"]
     assert chat["rows"] == report["examples"]
-    assert set(chat["routing"]["registers"]) == {"chat"}
+    # the corpus' own split holds every register the training rows have
+    registers = set(chat["routing"]["registers"])
+    assert "chat" in registers and registers <= {"chat", "formal", "terse"}
     assert holdout["rows"] == 5 and holdout["metrics"]["examples"] == 5
     routing = holdout["routing"]
     assert set(routing["registers"]) == {"formal", "terse"} and set(routing["languages"]) == {"kk", "ru"}
