@@ -55,6 +55,10 @@ class CardData:
     photos: int = 0
     has_location: bool = False
     needs_triage: bool = False
+    confidence: float = 0.0  # of the category
+    # the classifier's runner-up for a mixed text, shown so staff see it before rerouting
+    alternative_category: str | None = None
+    alternative_confidence: float | None = None
     edited: bool = False
     reopened: int = 0
     duplicates: int = 0
@@ -104,6 +108,17 @@ class CardRenderer:
         lines.append(f"{h('card.district', lang)}: {escape_html(self._district_name(card.district, lang))}")
         if card.needs_triage:
             lines.append(h("card.triage", lang))
+        if card.alternative_category is not None and card.alternative_confidence is not None:
+            alternative = self._config.category_name(card.alternative_category, lang)
+            lines.append(
+                h(
+                    "card.alternative",
+                    lang,
+                    category=alternative,
+                    share=_percent(card.alternative_confidence),
+                    main=_percent(card.confidence),
+                )
+            )
         phone = h("card.phone", lang, phone=_phone_label(card.phone)) if self._shows_phone(card) else None
         if card.author:
             author = f"{h('card.author', lang)}: {escape_html(card.author)}"
@@ -277,6 +292,11 @@ class CardRenderer:
 
 
 _FRESH = (ComplaintStatus.NEW, ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED)
+
+
+def _percent(share: float) -> int:
+    """A share in 0..1 as a whole percentage for staff."""
+    return round(max(0.0, min(1.0, share)) * 100)
 
 
 def _phone_label(phone: str | None) -> str:

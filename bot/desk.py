@@ -321,6 +321,7 @@ class DeskActions:
         if category == previous_category and target == previous_department:
             return DeskResult(None, picker=self._renderer.keyboard(row.id, row.department_id, row.status))
         row.category, row.department_id, row.needs_triage = category, target, False
+        row.alternative_category, row.alternative_confidence = None, None  # staff chose: no "or" left
         # the new department gets its own full deadline
         row.deadline_at = self._deadlines.deadline(utcnow(), category, target)
         row.reminded_at, row.escalation_level, row.escalated_at = None, 0, None

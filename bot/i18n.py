@@ -30,6 +30,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "kk": "⚠️ Санат сенімсіз анықталды — тексеріңіз",
         "en": "⚠️ Category uncertain — please check",
     },
+    "card.alternative": {
+        "ru": "🤔 или: {category} ({share}%; основная — {main}%)",
+        "kk": "🤔 немесе: {category} ({share}%; негізгісі — {main}%)",
+        "en": "🤔 or: {category} ({share}%; main one {main}%)",
+    },
     "card.photos": {"ru": "Фото: {count}", "kk": "Фото: {count}", "en": "Photos: {count}"},
     "card.location": {"ru": "Геолокация", "kk": "Геолокация", "en": "Location"},
     "card.status": {"ru": "Статус", "kk": "Мәртебесі", "en": "Status"},

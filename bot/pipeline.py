@@ -189,6 +189,7 @@ class ComplaintIntake:
                 row.category = draft.category
                 row.department_id = self.department_for(draft.category, row.department_id)
                 row.needs_triage = False
+                row.alternative_category, row.alternative_confidence = None, None  # the resident chose
             row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
             await uow.complaints.add(row, actor="resident", actor_user_id=draft.user.id)
             original = await self._merge_if_duplicate(uow, row)
@@ -339,6 +340,10 @@ class ComplaintIntake:
         row.district = verdict.district
         row.confidence = verdict.confidence
         row.needs_triage = verdict.needs_triage
+        # a re-classified edit replaces the old alternative, or clears it when the text is no longer torn
+        alternative = verdict.alternative
+        row.alternative_category = alternative.category if alternative is not None else None
+        row.alternative_confidence = alternative.confidence if alternative is not None else None
 
     @staticmethod
     def _source(message: IncomingMessage) -> ComplaintSource:

@@ -200,6 +200,9 @@ class ComplaintRow(Base):
     district: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     needs_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the classifier's runner-up when it was torn (a mixed text); cleared when staff reroute
+    alternative_category: Mapped[str | None] = mapped_column(String(64))
+    alternative_confidence: Mapped[float | None] = mapped_column(Float)
     officials: Mapped[list[str]] = mapped_column(JSON, default=list)
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     latitude: Mapped[float | None] = mapped_column(Float)

@@ -19,6 +19,23 @@ class MessageContext:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """The runner-up category when the classifier is torn between two."""
+
+    category: str
+    department: str
+    confidence: float  # its share, on the same scale as the main category's confidence
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape inside `shagym classify`'s "alternative"."""
+        return {
+            "category": self.category,
+            "department": self.department,
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """The classifier's verdict on one message."""
 
@@ -31,6 +48,8 @@ class Classification:
     language: str  # ru | kk | en | mixed | unknown
     confidence: float  # of the category (complaints) or of the non-complaint verdict
     needs_triage: bool = False  # low confidence: a human should check the routing
+    # a mixed text (two problems): the second-best category, so staff see it before rerouting
+    alternative: Alternative | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape `shagym classify` prints."""
@@ -43,6 +62,7 @@ class Classification:
             "district": self.district,
             "language": self.language,
             "confidence": round(self.confidence, 4),
+            "alternative": self.alternative.as_dict() if self.alternative is not None else None,
         }
 
 

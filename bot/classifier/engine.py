@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bot.classifier.base import Classification, MessageContext
+from bot.classifier.base import Alternative, Classification, MessageContext
 from bot.classifier.features import Analyzer
 from bot.classifier.keywords import KeywordMatcher, LabelledWords
 from bot.classifier.language import language_from_votes
@@ -14,7 +14,12 @@ from bot.classifier.places import DistrictFinder
 from bot.classifier.rules import urgent_reasons
 from bot.config import Config
 
-__all__ = ["ModelClassifier"]
+__all__ = ["TORN_RATIO", "ModelClassifier"]
+
+# The model is "torn" when the runner-up's share is at least this fraction of the best's: a text with
+# two problems splits the probability between them, while a clear text leaves the second category far
+# below half of the first; below that, an "or" on the card would only be noise staff learn to ignore.
+TORN_RATIO = 0.5
 
 DistrictPolygons = Mapping[str, Sequence[Sequence[tuple[float, float]]]]
 
@@ -58,12 +63,14 @@ class ModelClassifier:
         analysis = self._analyzer.analyze(text or "")
         scores = self.model.scores(analysis)
         boosts = self._keywords.boosts(analysis.words, latin_is_kazakh=analysis.votes.latin_is_kazakh)
-        category, category_confidence = self._category(scores, boosts)
+        ranked = self._ranked(scores, boosts)
+        category, category_confidence = ranked[0]
 
         # no words with letters (empty, emoji, a bare @tag or link): nothing to route
         has_text = analysis.votes.words > 0
         complaint = has_text and scores.complaint >= self._complaint_threshold
         needs_triage = False
+        alternative = None
         if complaint:
             kind = "complaint"
             confidence = category_confidence
@@ -73,6 +80,9 @@ class ModelClassifier:
             urgent = scores.urgent >= self._urgent_threshold or bool(
                 urgent_reasons(analysis.normalized, analysis.folded)
             )
+            if not needs_triage:
+                # a triaged complaint already asks staff to check; its fallback has no "second" best
+                alternative = self._alternative(ranked)
         else:
             kind = max(scores.kinds, key=scores.kinds.__getitem__) if scores.kinds and has_text else "other"
             confidence = 1.0 - scores.complaint if has_text else 1.0
@@ -93,6 +103,7 @@ class ModelClassifier:
             language=language_from_votes(analysis.votes),
             confidence=float(confidence),
             needs_triage=needs_triage,
+            alternative=alternative,
         )
 
     def best_category(self, text: str) -> str:
@@ -107,12 +118,30 @@ class ModelClassifier:
 
     def _category(self, scores: HeadScores, boosts: Mapping[str, float]) -> tuple[str, float]:
         """Best category and its confidence, after the keyword boost, over the config's categories."""
+        return self._ranked(scores, boosts)[0]
+
+    def _ranked(self, scores: HeadScores, boosts: Mapping[str, float]) -> list[tuple[str, float]]:
+        """The categories and their shares after the keyword boost, best first (at least one entry)."""
         boosted = {cid: scores.categories.get(cid, 0.0) for cid in self._category_ids}
         for cid, boost in boosts.items():
             if cid in boosted:
                 boosted[cid] += boost
         total = sum(boosted.values())
         if total <= 0:
-            return (self._fallback or self._category_ids[0]) if self._category_ids else "", 0.0
+            return [((self._fallback or self._category_ids[0]) if self._category_ids else "", 0.0)]
+        # max() keeps the first of equal shares: the same best category as before the ranking
         best = max(boosted, key=boosted.__getitem__)
-        return best, boosted[best] / total
+        rest = sorted((cid for cid in boosted if cid != best), key=boosted.__getitem__, reverse=True)
+        return [(cid, boosted[cid] / total) for cid in [best, *rest]]
+
+    def _alternative(self, ranked: Sequence[tuple[str, float]]) -> Alternative | None:
+        """The runner-up when the model is torn and it names a real category, else None."""
+        if len(ranked) < 2:
+            return None
+        (_, best), (runner_up, share) = ranked[0], ranked[1]
+        # the fallback ("other") is no place to reroute to; a zero share is no alternative at all
+        if runner_up == self._fallback or runner_up not in self._departments or share <= 0:
+            return None
+        if share < TORN_RATIO * best:
+            return None
+        return Alternative(runner_up, self._departments[runner_up], float(share))

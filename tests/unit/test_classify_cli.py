@@ -19,7 +19,17 @@ from storage.models import ComplaintEventRow, ComplaintRow
 from tests.conftest import EXAMPLE_CONFIG
 from tests.unit.test_classifier import trained_cache_dir
 
-KEYS = {"complaint", "kind", "category", "department", "urgent", "district", "language", "confidence"}
+KEYS = {
+    "complaint",
+    "kind",
+    "category",
+    "department",
+    "urgent",
+    "district",
+    "language",
+    "confidence",
+    "alternative",
+}
 
 
 @pytest.fixture(scope="session")
