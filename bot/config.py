@@ -386,7 +386,8 @@ class ClassifierConfig(Section):
     """Which classifier runs, and how sure it must be before it routes on its own."""
 
     engine: Literal["model", "keywords"] = "model"
-    complaint_threshold: float = Field(default=0.5, ge=0, le=1)
+    # None: the model's own threshold, chosen by cross-validation on the training rows (README "Classifier")
+    complaint_threshold: float | None = Field(default=None, ge=0, le=1)
     category_threshold: float = Field(default=0.35, ge=0, le=1)
     districts_geojson: Path | None = None  # district polygons: a shared location is mapped to a district
     fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged

@@ -54,7 +54,8 @@ class ModelClassifier:
         self._category_ids = [c.id for c in config.categories] or list(model.categories)
         fallback = config.classifier.fallback_category
         self._fallback = fallback if fallback in self._departments else None
-        self._complaint_threshold = config.classifier.complaint_threshold
+        configured = config.classifier.complaint_threshold
+        self._complaint_threshold = configured if configured is not None else model.complaint_threshold
         self._category_threshold = config.classifier.category_threshold
         self._urgent_threshold = model.urgent_threshold
 

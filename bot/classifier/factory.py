@@ -59,12 +59,20 @@ def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get("SHAGYM_CACHE_DIR") or "var/cache")
 
 
-def _sklearn_version() -> str:
-    # the distribution's metadata, not `import sklearn`: loading a cached model must stay fast
+def _version(distribution: str) -> str:
+    # the distribution's metadata, not an import: loading a cached model must stay fast
     try:
-        return metadata.version("scikit-learn")
+        return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "missing"
+
+
+def _sklearn_version() -> str:
+    return _version("scikit-learn")
+
+
+# The language resources the features read: a new dictionary or vector release changes the features.
+RESOURCES = ("pymorphy3", "pymorphy3-dicts-ru", "snowballstemmer", "natasha")
 
 
 def corrections_hash(corrections: Iterable[object]) -> str:
@@ -75,9 +83,9 @@ def corrections_hash(corrections: Iterable[object]) -> str:
     return hashlib.sha256("\n".join(items).encode("utf-8")).hexdigest()
 
 
-def model_key(corpus: str, corrections: str = "") -> str:
+def model_key(corpus: str, corrections: str = "", without: Iterable[str] = ()) -> str:
     """The cache key of a model trained on a corpus (and corrections) by this code."""
-    from bot.classifier.train import HEADS, URGENT_THRESHOLD
+    from bot.classifier.train import COMPLAINT_THRESHOLD, HEADS, URGENT_THRESHOLD
 
     parts = {
         "corpus": corpus,
@@ -87,7 +95,12 @@ def model_key(corpus: str, corrections: str = "") -> str:
         "lexicon": hashlib.sha256(json.dumps(CONCEPTS, sort_keys=True).encode()).hexdigest(),
         "heads": repr(sorted(HEADS.items())),
         "urgent_threshold": URGENT_THRESHOLD,
+        "complaint_threshold": COMPLAINT_THRESHOLD,
+        "resources": {name: _version(name) for name in RESOURCES},
     }
+    dropped = sorted(set(without))
+    if dropped:  # an ablation model (shagym eval --ablation); the bot's model keeps its key
+        parts["without"] = dropped
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -122,16 +135,19 @@ def load_or_train(
     training: Sequence[Example] | None = None,
     force: bool = False,
     corpus_dir: Path = CORPUS_DIR,
+    without: Iterable[str] = (),
 ) -> LoadedModel:
     """The model for this corpus (+ corrections): from the cache, or trained on the training split and cached.
 
     `training` is the training set when corrections are applied (the caller merged them); by default
-    it is the corpus' training split. force=True retrains even when a cached model exists.
+    it is the corpus' training split. force=True retrains even when a cached model exists. `without`
+    names feature blocks to leave out (the ablation models `shagym eval --ablation` compares).
     """
     global _trainings
     examples = list(examples) if examples is not None else load_corpus(corpus_dir)
     c_hash = corpus_hash(examples)
-    key = model_key(c_hash, corrections_hash(corrections))
+    without = tuple(sorted(set(without)))
+    key = model_key(c_hash, corrections_hash(corrections), without)
     path = _model_path(cache_dir, key)
     with _lock:  # two threads building at once train once
         if not force:
@@ -145,6 +161,7 @@ def load_or_train(
             rows,
             analyzer=Analyzer(),
             meta={"key": key, "corpus_hash": c_hash, "corrections": len(corrections)},
+            without=without,
         )
         _trainings += 1
         try:

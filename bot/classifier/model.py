@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.classifier.embeddings import EmbeddingTable
 from bot.classifier.features import BLOCKS, MAX_CHARS, Analysis, char_ngrams
 
 __all__ = ["HeadScores", "TrainedModel"]
@@ -58,6 +59,9 @@ class TrainedModel:
     # the training complaints as (normalised text, Latin script is Kazakh, category): the evidence the
     # keyword boost measures each config keyword's precision on
     evidence: tuple[tuple[str, bool, str], ...] = ()
+    # pretrained word vectors folded into the heads: per word, its unit vector times the heads'
+    # embedding weights; a message adds the mean of its words' rows (None: a model without vectors)
+    embedding: EmbeddingTable | None = None
     _word_ids: Callable[[str], tuple[int, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,11 @@ class TrainedModel:
 
     def _char_ids(self, word: str) -> tuple[int, ...]:
         return tuple(i for i in map(self.vocabulary.get, char_ngrams(word)) if i is not None)
+
+    @property
+    def complaint_threshold(self) -> float:
+        """P(complaint) at or above which a message is a complaint, unless the config sets its own."""
+        return float(self.meta.get("complaint_threshold", 0.5))
 
     @property
     def urgent_threshold(self) -> float:
@@ -94,6 +103,10 @@ class TrainedModel:
         raw = self.bias.astype(np.float64)
         if idx.size:
             raw += values @ self.weights[idx]
+        if self.embedding is not None:
+            mean = self.embedding.mean_row(analysis.words, analysis.bases)
+            if mean is not None:
+                raw += mean
         n_kinds, n_categories = len(self.kinds), len(self.categories)
         complaint = _sigmoid(float(raw[0]))
         kinds = _softmax(raw[1 : 1 + n_kinds])
@@ -114,7 +127,7 @@ class TrainedModel:
         with temporary.open("wb") as handle:
             np.savez(
                 handle,
-                vocabulary=np.asarray([token for token, _ in ordered], dtype=np.str_),
+                vocabulary=_blob(token for token, _ in ordered),
                 idf=self.idf,
                 blocks=self.blocks,
                 weights=self.weights,
@@ -122,9 +135,15 @@ class TrainedModel:
                 kinds=np.asarray(self.kinds, dtype=np.str_),
                 categories=np.asarray(self.categories, dtype=np.str_),
                 meta=np.asarray(json.dumps(self.meta, ensure_ascii=False), dtype=np.str_),
-                evidence_text=np.asarray([e[0] for e in self.evidence], dtype=np.str_),
+                evidence_text=_blob(e[0] for e in self.evidence),
                 evidence_latin=np.asarray([e[1] for e in self.evidence], dtype=np.bool_),
                 evidence_category=np.asarray([e[2] for e in self.evidence], dtype=np.str_),
+                embedding_hashes=(
+                    self.embedding.hashes if self.embedding is not None else np.zeros(0, dtype=np.int64)
+                ),
+                embedding_table=(
+                    self.embedding.table if self.embedding is not None else np.zeros((0, 0), dtype=np.float16)
+                ),
             )
         temporary.replace(path)
 
@@ -133,7 +152,8 @@ class TrainedModel:
         """Read a model written by `save`."""
         # our own handle: numpy leaks the one it opens when the file is not a valid archive
         with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
-            tokens = data["vocabulary"].tolist()
+            tokens = _unblob(data["vocabulary"])
+            hashes = data["embedding_hashes"].astype(np.int64)
             return cls(
                 vocabulary={token: index for index, token in enumerate(tokens)},
                 idf=data["idf"].astype(np.float32),
@@ -145,13 +165,35 @@ class TrainedModel:
                 meta=json.loads(str(data["meta"])),
                 evidence=tuple(
                     zip(
-                        data["evidence_text"].tolist(),
+                        _unblob(data["evidence_text"]),
                         [bool(b) for b in data["evidence_latin"].tolist()],
                         data["evidence_category"].tolist(),
                         strict=True,
                     )
                 ),
+                embedding=(
+                    EmbeddingTable(hashes, data["embedding_table"].astype(np.float16))
+                    if hashes.size
+                    else None
+                ),
             )
+
+
+def _blob(strings: Iterable[str]) -> npt.NDArray[np.uint8]:
+    """Strings as one UTF-8 buffer, a newline between them: a fixed-width string array would pad every
+    string to the longest one (a 1,000-character appeal made the evidence 36 MB) and reads slower."""
+    items = list(strings)
+    if any("\n" in item for item in items):
+        raise ValueError("a saved string may not contain a newline")
+    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+
+
+def _unblob(array: npt.NDArray[Any]) -> list[str]:
+    """The strings `_blob` saved."""
+    if array.dtype != np.uint8:
+        raise ValueError("not a string buffer")
+    text = array.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
 
 
 def _sigmoid(value: float) -> float:

@@ -1,8 +1,10 @@
 """Fitting the heads with scikit-learn (imported only here: a cached model loads without it).
 
-Hyper-parameters were chosen by 5-fold cross-validation on the training split only (never on the
-held-out rows): regularisation C per head, the weight of each feature block, and the urgency threshold
-(re-chosen by 3-fold cross-validation when the corpus grew to all three registers, see URGENT_THRESHOLD).
+Hyper-parameters were chosen by cross-validation on the training split only (never on the held-out
+rows): regularisation C per head and the weight of each feature block (5-fold at first; the base-form
+and word-vector blocks and the lexicon's weight for the category and complaint heads by 3-fold
+cross-validation when those blocks came), and the complaint and urgency thresholds (3-fold, see
+COMPLAINT_THRESHOLD).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.classifier.corpus import Example
-from bot.classifier.features import BLOCKS, FEATURE_VERSION, Analyzer
+from bot.classifier.embeddings import EMBEDDING_DIM, EmbeddingTable, WordVectors, embedding_ids
+from bot.classifier.features import BLOCKS, DENSE_BLOCK, FEATURE_VERSION, Analyzer
 from bot.classifier.model import TrainedModel
 
 __all__ = [
+    "ALL_BLOCKS",
+    "COMPLAINT_THRESHOLD",
     "CORRECTION_WEIGHT",
     "HEADS",
     "NON_COMPLAINT_KINDS",
@@ -37,11 +42,16 @@ __all__ = [
 
 NON_COMPLAINT_KINDS = ("question", "suggestion", "gratitude", "other")
 # Character n-grams seen in a single message are mostly typos and names: they need two messages.
-MIN_DF = {"c": 2, "w": 1, "k": 1}
-# Chosen by 3-fold cross-validation on the training split of the corpus with its formal and terse rows
-# (model head OR rules): the highest threshold with urgent recall ≥ 0.93 there (0.30: 0.884, 0.20: 0.909,
-# 0.15: 0.925, 0.12: 0.940, 0.10: 0.951); a missed emergency costs more than a false alarm to the head.
+MIN_DF = {"c": 2, "k": 1, "l": 1}
+ALL_BLOCKS = (*BLOCKS, DENSE_BLOCK)
+# Both chosen by `python -m bot.classifier.calibration`: 3-fold cross-validation on the training split
+# only, out-of-fold scores (README "Classifier" has the table).
+# Urgency (head OR rules, end to end): the highest threshold with urgent recall >= 0.95 there (0.20: 0.921,
+# 0.15: 0.935, 0.12: 0.950, 0.10: 0.958, 0.08: 0.964); a missed emergency costs more than a false alarm.
 URGENT_THRESHOLD = 0.12
+# Complaint: the highest threshold with recall >= 0.975 that keeps precision >= 0.93 (0.5: R 0.968 /
+# P 0.943, 0.45: 0.972 / 0.937, 0.4: 0.976 / 0.933, 0.35: 0.978 / 0.928); a config may set its own.
+COMPLAINT_THRESHOLD = 0.4
 # A staff rerouting is authoritative, recent and in-domain: it weighs as much as this many corpus rows,
 # so one correction is enough to move the prediction for its text.
 CORRECTION_WEIGHT = 5.0
@@ -49,7 +59,7 @@ CORRECTION_WEIGHT = 5.0
 
 @dataclass(frozen=True, slots=True)
 class HeadSpec:
-    """One head: its learner, regularisation and per-block feature weights (c, w, k).
+    """One head: its learner, regularisation and per-block feature weights (c, k, l, e).
 
     "logistic" is logistic regression with its own probabilities. "svm" is a one-vs-rest linear SVM
     whose decision values are turned into probabilities by a softmax with one temperature, fitted on
@@ -58,16 +68,16 @@ class HeadSpec:
     """
 
     c: float
-    block_weights: tuple[float, float, float]
+    block_weights: tuple[float, float, float, float]
     balanced: bool = False
     learner: str = "logistic"
 
 
 HEADS: dict[str, HeadSpec] = {
-    "complaint": HeadSpec(30.0, (1.0, 0.7, 0.75)),
-    "kind": HeadSpec(10.0, (1.0, 0.5, 0.75)),
-    "category": HeadSpec(0.5, (1.0, 0.3, 1.0), learner="svm"),
-    "urgent": HeadSpec(10.0, (1.0, 0.5, 0.75), balanced=True),
+    "complaint": HeadSpec(30.0, (1.0, 0.5, 1.0, 1.0)),
+    "kind": HeadSpec(10.0, (1.0, 0.75, 0.5, 1.0)),
+    "category": HeadSpec(0.5, (1.0, 0.5, 1.0, 1.0), learner="svm"),
+    "urgent": HeadSpec(5.0, (1.0, 0.5, 1.0, 1.0), balanced=True),
 }
 
 
@@ -219,8 +229,29 @@ def train_model(
     analyzer: Analyzer | None = None,
     meta: dict[str, Any] | None = None,
     urgent_threshold: float = URGENT_THRESHOLD,
+    complaint_threshold: float = COMPLAINT_THRESHOLD,
+    vectors: WordVectors | None = None,
+    without: Iterable[str] = (),
 ) -> TrainedModel:
-    """Fit the complaint, kind, category and urgency heads on `examples`."""
+    """Fit the complaint, kind, category and urgency heads on `examples`.
+
+    `without` names feature blocks to leave out (the ablation `shagym eval --ablation` prints);
+    `vectors` are the pretrained word vectors (read from natasha's wheel when not given).
+    """
+    dropped = frozenset(without)
+    unknown = dropped - set(ALL_BLOCKS)
+    if unknown:
+        raise ValueError(f"unknown feature blocks: {', '.join(sorted(unknown))}")
+    heads = {
+        name: replace(
+            spec,
+            block_weights=tuple(  # type: ignore[arg-type]
+                0.0 if block in dropped else weight
+                for block, weight in zip(ALL_BLOCKS, spec.block_weights, strict=True)
+            ),
+        )
+        for name, spec in HEADS.items()
+    }
     if not any(e.complaint for e in examples) or all(e.complaint for e in examples):
         raise ValueError("training needs both complaints and non-complaints")
     analyzer = analyzer or Analyzer()
@@ -229,63 +260,81 @@ def train_model(
     evidence = tuple(
         (a.normalized, a.votes.latin_is_kazakh, e.category)
         for a, e in zip(analyses, examples, strict=True)
-        if e.complaint
+        if e.complaint and a.normalized  # an empty text is no evidence (and could not be saved)
     )
 
     df: Counter[str] = Counter()
     for counts in rows:
         df.update(counts.keys())
-    tokens = sorted(t for t, n in df.items() if n >= MIN_DF[t[0]])
+    tokens = sorted(t for t, n in df.items() if n >= MIN_DF[t[0]] and t[0] not in dropped)
     vocabulary = {token: index for index, token in enumerate(tokens)}
     n_docs = len(rows)
     idf = np.asarray([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in tokens], dtype=np.float32)
     blocks = np.asarray([BLOCKS.index(t[0]) for t in tokens], dtype=np.int8)
     x = sparse_matrix(rows, vocabulary, idf, blocks)
+    embedded = DENSE_BLOCK not in dropped
+    if embedded:
+        from scipy.sparse import csr_matrix, hstack
+
+        vectors = vectors or WordVectors()
+        message_ids = [embedding_ids(vectors.index, a.words, a.bases) for a in analyses]
+        x = hstack([x, csr_matrix(vectors.mean_vectors(message_ids))], format="csr")
+        blocks = np.concatenate([blocks, np.full(EMBEDDING_DIM, len(BLOCKS), dtype=np.int8)])
 
     complaint = np.asarray([e.complaint for e in examples])
     weight = np.asarray([e.weight for e in examples], dtype=np.float64)
-    coef_c, bias_c, _ = _fit(x, complaint, HEADS["complaint"], blocks, weight)  # classes [False, True]
+    coef_c, bias_c, _ = _fit(x, complaint, heads["complaint"], blocks, weight)  # classes [False, True]
 
     non_complaints = np.flatnonzero(~complaint)
     kind_labels = [examples[int(i)].kind for i in non_complaints]
     coef_k, bias_k, kinds = _fit_multi(
-        x[non_complaints], kind_labels, HEADS["kind"], blocks, weight[non_complaints]
+        x[non_complaints], kind_labels, heads["kind"], blocks, weight[non_complaints]
     )
 
     # categories: complaints, plus non-complaints that have a topic (a question about the bus is
     # still about public transport); "other" non-complaints carry no topic and are left out
     topical = [i for i, e in enumerate(examples) if e.complaint or e.category != "other"]
     coef_g, bias_g, categories = _fit_multi(
-        x[topical], [examples[i].category for i in topical], HEADS["category"], blocks, weight[topical]
+        x[topical], [examples[i].category for i in topical], heads["category"], blocks, weight[topical]
     )
 
     urgent_rows = [i for i, e in enumerate(examples) if e.complaint and e.language]
     urgent = [examples[i].urgent for i in urgent_rows]
     if any(urgent) and not all(urgent):
-        coef_u, bias_u, _ = _fit(x[urgent_rows], urgent, HEADS["urgent"], blocks, weight[urgent_rows])
+        coef_u, bias_u, _ = _fit(x[urgent_rows], urgent, heads["urgent"], blocks, weight[urgent_rows])
     else:  # nothing to learn from: the rules alone decide
-        coef_u, bias_u = np.zeros((1, len(tokens))), np.asarray([-10.0])
+        coef_u, bias_u = np.zeros((1, x.shape[1])), np.asarray([-10.0])
 
-    weights = np.vstack([coef_c, coef_k, coef_g, coef_u]).T.astype(np.float32)
+    weights = np.vstack([coef_c, coef_k, coef_g, coef_u]).T
+    embedding = None
+    if embedded and vectors is not None:
+        embedding = EmbeddingTable.from_words(
+            vectors.words, vectors.project(weights[len(tokens) :]).astype(np.float16)
+        )
+        weights = weights[: len(tokens)]
+        blocks = blocks[: len(tokens)]
     bias = np.concatenate([bias_c, bias_k, bias_g, bias_u]).astype(np.float32)
     info = {
         "feature_version": FEATURE_VERSION,
         "sklearn": metadata.version("scikit-learn"),
         "urgent_threshold": urgent_threshold,
+        "complaint_threshold": complaint_threshold,
         "examples": len(examples),
         "features": len(tokens),
+        "without": sorted(dropped),
         **(meta or {}),
     }
     return TrainedModel(
         vocabulary=vocabulary,
         idf=idf,
         blocks=blocks,
-        weights=np.ascontiguousarray(weights),
+        weights=np.ascontiguousarray(weights, dtype=np.float32),
         bias=bias,
         kinds=tuple(str(k) for k in kinds),
         categories=tuple(str(c) for c in categories),
         meta=info,
         evidence=evidence,
+        embedding=embedding,
     )
 
 

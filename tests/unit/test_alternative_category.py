@@ -32,6 +32,7 @@ class StubModel:
 
     evidence: tuple[tuple[str, bool, str], ...] = ()
     urgent_threshold = 0.99
+    complaint_threshold = 0.5
 
     def __init__(self, categories: dict[str, float], complaint: float = 0.9) -> None:
         self.categories = tuple(categories)
