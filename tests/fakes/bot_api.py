@@ -1401,7 +1401,7 @@ class FakeBotAPI:
         where: Callable[[SentCall], bool] | None = None,
         count: int = 1,
         ok: bool | None = True,
-        timeout: float = 5.0,
+        timeout: float = 15.0,  # generous: a loaded 2-core CI machine; it only costs time when a test fails
     ) -> SentCall:
         """Wait for the ``count``-th matching call (see ``calls``) and return it."""
 
