@@ -21,6 +21,7 @@ from bot.text import utf16_len
 from tests.conftest import EXAMPLE_CONFIG
 from tests.unit.test_classify_cli import _run, cache_dir  # noqa: F401 (the session's trained model)
 from tests.unit.test_pipeline import UTILITIES_CHAT, Harness, harness, mention  # noqa: F401
+from tests.unit.test_resident_content import card
 
 # texts without any of the config's keywords, so the boost leaves the stub's shares as they are
 TORN = "абвгд ёжзий"
@@ -90,27 +91,17 @@ def test_the_keywords_engine_gives_no_alternative(example_config: Config) -> Non
 
 
 def _card(**overrides: object) -> CardData:
+    """A private complaint's card with an alternative (the resident-content tests' card, torn)."""
     values: dict[str, object] = {
-        "number": 7,
         "text": "нет горячей воды и во дворе огромная яма",
-        "category": "heating",
-        "department": "utilities",
-        "urgent": False,
-        "district": None,
-        "status": "delivered",
-        "source": "private",
-        "chat_id": 700001,
         "message_id": 1,
-        "chat_username": None,
-        "chat_title": None,
         "author": None,
-        "officials": (),
+        "phone": None,
         "confidence": 0.52,
         "alternative_category": "roads",
         "alternative_confidence": 0.384,
     }
-    values.update(overrides)
-    return CardData(**values)  # type: ignore[arg-type]
+    return card(**(values | overrides))
 
 
 def test_the_card_shows_the_alternative_in_the_departments_language(example_config: Config) -> None:
