@@ -36,12 +36,19 @@ ChatKey = int | None  # the chat a row belongs to; None: rows that name no chat 
 class _Lane:
     """One chat's claimed rows, worked in id order by one task."""
 
-    __slots__ = ("key", "rows", "task")
+    __slots__ = ("busy", "key", "rows", "task")
 
     def __init__(self, key: ChatKey) -> None:
         self.key = key
         self.rows: deque[InboxRow] = deque()
+        # rows taken off `rows` and being handled: still pending and claimed by this instance in the
+        # database until marked, so the next claim must leave them out as much as the waiting ones
+        self.busy: list[int] = []
         self.task: asyncio.Task[None] | None = None
+
+    def in_hand(self) -> list[int]:
+        """Ids of the rows waiting in this lane or being handled."""
+        return [*self.busy, *(row.id for row in self.rows)]
 
 
 class InboxProcessor:
@@ -138,7 +145,9 @@ class InboxProcessor:
     async def _claim(self, stop: asyncio.Event) -> int:
         """Claim rows of chats without a lane (at most `batch` per chat) and start their lanes."""
         busy = [key for key in self._lanes if key is not None]
-        in_hand = [row.id for lane in self._lanes.values() for row in lane.rows]
+        # a press names its chat only inside the update (its row has no chat), so leaving out the busy
+        # chats does not leave out a press in hand: the ids do
+        in_hand = [inbox_id for lane in self._lanes.values() for inbox_id in lane.in_hand()]
         rows = await self._claim_rows(per_chat=self._batch, skip_chats=busy, skip_ids=in_hand)
         for row in rows:
             key = self._lane_key(row)
@@ -206,9 +215,13 @@ class InboxProcessor:
                     continue
                 burst = self._take_burst(lane, self._burst)
                 if burst:
+                    lane.busy = [row.id for row, _ in burst]
                     await self._process_burst(lane, burst, stop)
                 else:
-                    await self.process(lane.rows.popleft())
+                    row = lane.rows.popleft()
+                    lane.busy = [row.id]
+                    await self.process(row)
+                lane.busy = []
             self._worked = True
         except Exception as exc:
             # an outage (or a failure to record a row): the rows left stay claimed by this instance, and
@@ -250,11 +263,12 @@ class InboxProcessor:
         """
         started = time.perf_counter()
         while len(burst) < self._burst and not lane.rows and not stop.is_set() and lane.key is not None:
-            more = await self._claim_chat(lane.key, [row.id for row, _ in burst])
+            more = await self._claim_chat(lane.key, lane.in_hand())
             if not more:
                 break
             lane.rows.extend(more)
             burst.extend(self._take_burst(lane, self._burst - len(burst)))
+            lane.busy = [row.id for row, _ in burst]
         if len(burst) == 1:
             await self.process(burst[0][0])
             return

@@ -134,6 +134,55 @@ async def test_take_resolve_with_comment_and_reopen(
     assert "in_progress" in actions and "resolved" in actions and "reopened" in actions
 
 
+async def test_a_press_still_in_hand_is_not_claimed_again_by_the_next_round(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    """A button press names its chat only inside the update, so the inbox row has no chat; while the
+    press is being handled, the processor's next claim (woken by any other update) must not take the
+    same row again: a second run would ask for a second resolution comment and orphan the first."""
+    config = config_factory()
+    resident = Resident(fake, 720011, language_code="ru")
+    other = Resident(fake, 720012, language_code="ru")
+    async with running_bot(config):
+        number = await file_private(fake, resident, "Третий день нет горячей воды в доме на Кенесары 42")
+        card = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
+
+        held = fake.hold_next("answerCallbackQuery")
+        update = fake.callback_update(fake.user(STAFF, "Staff"), f"d:resolve:{number}", card)
+        fake.inject(update)
+        query_id = update["callback_query"]["id"]
+        await fake.wait_for(lambda _: "answerCallbackQuery" in fake.holding)
+        # another chat's update wakes the processor, which claims again while the press is in hand
+        await other.send("/start")
+        await asyncio.sleep(0.5)
+        held.set()
+        prompt = await fake.wait_for_call(
+            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
+        )
+        await asyncio.sleep(1.0)  # time for a second run of the same press, were there one
+        answers = [
+            c
+            for c in fake.calls("answerCallbackQuery", ok=None)
+            if c.params.get("callback_query_id") == query_id
+        ]
+        assert len(answers) == 1
+        prompts = fake.calls(
+            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
+        )
+        assert len(prompts) == 1
+
+        fake.inject_message(
+            UTILITIES_CHAT,
+            "Заменили задвижку, вода есть",
+            from_user=fake.user(STAFF, "Staff"),
+            reply_to=prompt.result["message_id"],
+        )
+        resolved = await fake.wait_for_call(
+            "sendMessage", chat_id=resident.id, where=lambda c: "решённое" in (c.text or "")
+        )
+        assert "Заменили задвижку" in (resolved.text or "")
+
+
 async def test_reroute_moves_the_card_and_records_the_correction(
     fake: FakeBotAPI, config_factory: Callable[..., Config]
 ) -> None:

@@ -808,6 +808,7 @@ class FakeBotAPI:
         self._delays: list[_Delay] = []
         self._hangs: list[_Delay] = []
         self.hung: list[SentCall] = []  # calls held and dropped by hang_next: Telegram never processed them
+        self.holding: list[str] = []  # methods of the calls hold_next keeps in flight right now
         self._blocked: dict[int, str] = {}
         self._buckets: dict[int, _Bucket] = {}
         self._group_windows: dict[int, deque[float]] = {}
@@ -1569,7 +1570,11 @@ class FakeBotAPI:
             delay = self._take_rule(self._delays, method, chat_key)
             if delay is not None:
                 if delay.release is not None:
-                    await delay.release.wait()
+                    self.holding.append(method)
+                    try:
+                        await delay.release.wait()
+                    finally:
+                        self.holding.remove(method)
                 else:
                     await asyncio.sleep(delay.seconds)
             fault = self._take_rule(self._faults, method, chat_key)
