@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
@@ -17,6 +17,7 @@ from bot.config import Config, ConfigError, load_config
 
 if TYPE_CHECKING:
     from bot.classifier.corpus import Example
+    from bot.classifier.engine import ModelClassifier
     from bot.classifier.evaluation import EvalReport, RoutingReport
     from bot.classifier.train import Correction
 
@@ -215,7 +216,7 @@ def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return 2
     from bot.classifier.corpus import HOLDOUT_DIR, load_corpus, load_holdout, split_corpus, spread
     from bot.classifier.engine import ModelClassifier
-    from bot.classifier.evaluation import evaluate, format_report, format_routing, routing_report
+    from bot.classifier.evaluation import format_report, format_routing
     from bot.classifier.factory import load_or_train
 
     examples = load_corpus()
@@ -238,17 +239,14 @@ def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         sets["chat"] = held_out
     if args.set in ("holdout", "all"):
         sets["holdout"] = holdout
-    reports = {name: evaluate(classifier, rows) for name, rows in sets.items() if rows}
-    routing = {name: routing_report(classifier, rows, departments) for name, rows in sets.items() if rows}
+    reports, routing = _score_sets(classifier, sets, departments)
     ablation: dict[str, dict[str, float | None]] = {}
     if args.ablation:
         ablation["(all blocks)"] = _headline(reports, routing)
         for block in BLOCK_NAMES:
             ablated = load_or_train(_cache_dir(args), examples=examples, without=(block,))
-            other = ModelClassifier(ablated.model, config)
             ablation[block] = _headline(
-                {name: evaluate(other, rows) for name, rows in sets.items() if rows},
-                {name: routing_report(other, rows, departments) for name, rows in sets.items() if rows},
+                *_score_sets(ModelClassifier(ablated.model, config), sets, departments)
             )
     if args.json:
         top = reports.get("chat") or reports["holdout"]
@@ -282,6 +280,22 @@ def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         blocks.append(_format_ablation(ablation))
     print("\n\n".join(blocks), file=stdout)
     return 0
+
+
+def _score_sets(
+    classifier: ModelClassifier, sets: Mapping[str, Sequence[Example]], departments: Mapping[str, str]
+) -> tuple[dict[str, EvalReport], dict[str, RoutingReport]]:
+    """Both reports for every non-empty set, each text classified once."""
+    from bot.classifier.evaluation import classify_all, evaluate, routing_report
+
+    reports: dict[str, EvalReport] = {}
+    routing: dict[str, RoutingReport] = {}
+    for name, rows in sets.items():
+        if rows:
+            results = classify_all(classifier, rows)
+            reports[name] = evaluate(classifier, rows, results)
+            routing[name] = routing_report(classifier, rows, departments, results)
+    return reports, routing
 
 
 def _headline(

@@ -109,9 +109,19 @@ def _calibration(probabilities: Sequence[float], truth: Sequence[bool]) -> tuple
     return brier, ece
 
 
-def evaluate(classifier: Classifier, examples: Sequence[Example]) -> EvalReport:
-    """Classify every example and score the verdicts against the labels."""
-    results: list[Classification] = [classifier.classify(e.text) for e in examples]
+def classify_all(classifier: Classifier, examples: Sequence[Example]) -> list[Classification]:
+    """The classifier's verdict on every example, in order (computed once, scored by several reports)."""
+    return [classifier.classify(e.text) for e in examples]
+
+
+def evaluate(
+    classifier: Classifier,
+    examples: Sequence[Example],
+    results: Sequence[Classification] | None = None,
+) -> EvalReport:
+    """Score the verdicts on every example (`results`, or classified here) against the labels."""
+    if results is None:
+        results = classify_all(classifier, examples)
     probability = getattr(classifier, "scores", None)
     complaint_p: list[float] = (
         [float(probability(e.text).complaint) for e in examples] if callable(probability) else []
@@ -278,13 +288,18 @@ def _routing_scores(
 
 
 def routing_report(
-    classifier: Classifier, examples: Sequence[Example], departments: Mapping[str, str]
+    classifier: Classifier,
+    examples: Sequence[Example],
+    departments: Mapping[str, str],
+    results: Sequence[Classification] | None = None,
 ) -> RoutingReport:
-    """Classify every example and score routing overall, per register and per language.
+    """Score routing overall, per register and per language (`results`, or classified here).
 
     `departments` maps category ids to department ids (the config's `categories[].department`).
     """
-    pairs = [(e, classifier.classify(e.text)) for e in examples]
+    if results is None:
+        results = classify_all(classifier, examples)
+    pairs = list(zip(examples, results, strict=True))
 
     def by(key: str) -> dict[str, RoutingScores]:
         groups: dict[str, list[tuple[Example, Classification]]] = {}

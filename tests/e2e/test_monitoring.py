@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     running_bot,
 )
 from tests.fakes.bot_api import FakeBotAPI, SentCall, text_mention_entity
+from tests.unit.test_classifier import trained_cache_dir
 
 
 def cards(fake: FakeBotAPI, chat_id: int) -> list[SentCall]:
@@ -237,9 +238,14 @@ async def test_polling_confirms_only_after_the_inbox_write(
 
 
 async def test_trained_classifier_routes_in_the_running_bot(
-    fake: FakeBotAPI, config_factory: Callable[..., Config]
+    fake: FakeBotAPI,
+    config_factory: Callable[..., Config],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The default engine: the trained model (loaded from the cache, or trained once)."""
+    """The default engine: the trained model, loaded from the cache $SHAGYM_CACHE_DIR names."""
+    # the session's model (trained once for every test that needs it), where the bot looks for it
+    monkeypatch.setenv("SHAGYM_CACHE_DIR", str(trained_cache_dir(tmp_path_factory)))
     config = config_factory(classifier={"engine": "model"})
     async with running_bot(config):
         fake.inject_message(
