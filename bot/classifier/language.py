@@ -9,6 +9,7 @@ a Kazakh sentence with Russian loanwords stays Kazakh, but Russian grammar next 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -764,6 +765,7 @@ class LanguageVotes:
         return self.latin_kazakh > 0 and self.latin_kazakh >= self.english
 
 
+@functools.lru_cache(maxsize=50_000)
 def _vote(word: str) -> str | None:
     if _CYRILLIC.search(word):
         if _KAZAKH_CYRILLIC.search(word) or word in _KAZAKH_PLAIN:

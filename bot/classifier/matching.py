@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from bot.classifier.normalize import fold_token, is_cyrillic, is_latin, normalize
+from bot.classifier.normalize import fold_token, is_cyrillic, normalize, script
 
 __all__ = ["FREE_PREFIX", "PhraseMatcher", "StemIndex", "is_ending_chain", "stem_word"]
 
@@ -275,6 +275,9 @@ def _matches(stem: str, token: str, latin: bool) -> bool:
     return not rest or len(stem) >= FREE_PREFIX or is_ending_chain(rest, latin)
 
 
+_SEEN_LIMIT = 50_000  # tokens remembered per index
+
+
 class StemIndex(Generic[T]):
     """Stems (in one script) to payloads; `lookup` finds the payloads of the longest stem a token takes."""
 
@@ -287,18 +290,28 @@ class StemIndex(Generic[T]):
         self._table = {stem: tuple(payloads) for stem, payloads in table.items()}
         self._longest = max((len(s) for s in self._table), default=0)
         self._shortest = min((len(s) for s in self._table), default=1)
+        # words repeat from message to message (Zipf): a token's answer is kept, up to a bound
+        self._seen: dict[str, tuple[T, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._table)
 
     def lookup(self, token: str) -> tuple[T, ...]:
         """Payloads of the longest stem matching `token` (empty when none)."""
+        seen = self._seen.get(token)
+        if seen is not None:
+            return seen
+        found: tuple[T, ...] = ()
         table = self._table
         for length in range(min(len(token), self._longest), self._shortest - 1, -1):
             payloads = table.get(token[:length])
             if payloads is not None and _matches(token[:length], token, self._latin):
-                return payloads
-        return ()
+                found = payloads
+                break
+        if len(self._seen) >= _SEEN_LIMIT:
+            self._seen.clear()  # a flood of new words costs a refill, never unbounded memory
+        self._seen[token] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +355,10 @@ class PhraseMatcher(Generic[T]):
         """
         found: list[T] = []
         for position, word in enumerate(words):
-            if is_cyrillic(word):
+            kind = script(word)
+            if kind == "cyrillic":
                 self._extend(found, self._cyrillic.lookup(word), words, position, latin=False)
-            elif is_latin(word):
+            elif kind == "latin":
                 self._extend(found, self._latin_only.lookup(word), words, position, latin=True)
                 if latin_cross:
                     self._extend(found, self._latin_cross.lookup(word), words, position, latin=True)

@@ -10,6 +10,7 @@ Two forms:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -153,12 +154,20 @@ def fold(normalized: str) -> str:
 
 def is_cyrillic(token: str) -> bool:
     """True when the token has a Cyrillic letter."""
-    return _CYRILLIC_LETTER.search(token) is not None
+    return script(token) == "cyrillic"
 
 
 def is_latin(token: str) -> bool:
     """True when the token has a Latin letter and no Cyrillic one."""
-    return _CYRILLIC_LETTER.search(token) is None and _LATIN_LETTER.search(token) is not None
+    return script(token) == "latin"
+
+
+@functools.lru_cache(maxsize=100_000)
+def script(token: str) -> str:
+    """ "cyrillic" (a Cyrillic letter), "latin" (a Latin letter, no Cyrillic one) or "" (neither)."""
+    if _CYRILLIC_LETTER.search(token) is not None:
+        return "cyrillic"
+    return "latin" if _LATIN_LETTER.search(token) is not None else ""
 
 
 def collapse_spaces(text: str) -> str:

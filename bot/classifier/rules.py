@@ -246,13 +246,20 @@ _COLD_OR_FRAGILE_RE = _compile(_FROST + _VULNERABLE)
 _COLD_OR_FRAGILE_FOLDED_RE = _compile(_FROST_FOLDED + _VULNERABLE_FOLDED)
 
 
+# every rule's alternatives in one pattern: most complaints trigger none, and one search says so
+_ANY_RULE_RE = _compile([a for _, normalized, _ in _RULES for a in normalized])
+_ANY_RULE_FOLDED_RE = _compile([a for _, _, folded in _RULES for a in folded or ()])
+
+
 def urgent_reasons(normalized: str, folded: str) -> list[str]:
     """Names of the urgency rules a message triggers (normalised and folded forms of its text)."""
-    reasons = [
-        name
-        for name, pattern, folded_pattern in URGENT_RULES
-        if pattern.search(normalized) or (folded_pattern is not None and folded_pattern.search(folded))
-    ]
+    reasons: list[str] = []
+    if _ANY_RULE_RE.search(normalized) or _ANY_RULE_FOLDED_RE.search(folded):
+        reasons = [
+            name
+            for name, pattern, folded_pattern in URGENT_RULES
+            if pattern.search(normalized) or (folded_pattern is not None and folded_pattern.search(folded))
+        ]
     no_heating = _NO_HEATING_RE.search(normalized) or _NO_HEATING_FOLDED_RE.search(folded)
     if no_heating and (_COLD_OR_FRAGILE_RE.search(normalized) or _COLD_OR_FRAGILE_FOLDED_RE.search(folded)):
         reasons.append("no_heating_in_frost")
