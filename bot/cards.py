@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot import callbacks
+from bot.callbacks import DeskAction
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.i18n import t, t_html
@@ -169,14 +171,14 @@ class CardRenderer:
             return None
         first = []
         if current is not ComplaintStatus.IN_PROGRESS:
-            first.append(Button(t("button.take", lang), callback_data=f"d:take:{number}"))
-        first.append(Button(t("button.resolve", lang), callback_data=f"d:resolve:{number}"))
+            first.append(Button(t("button.take", lang), callback_data=desk_data(DeskAction.TAKE, number)))
+        first.append(Button(t("button.resolve", lang), callback_data=desk_data(DeskAction.RESOLVE, number)))
         return (
             tuple(first),
             (
-                Button(t("button.reroute", lang), callback_data=f"d:reroute:{number}"),
-                Button(t("button.duplicate", lang), callback_data=f"d:duplicate:{number}"),
-                Button(t("button.not_complaint", lang), callback_data=f"d:reject:{number}"),
+                Button(t("button.reroute", lang), callback_data=desk_data(DeskAction.REROUTE, number)),
+                Button(t("button.duplicate", lang), callback_data=desk_data(DeskAction.DUPLICATE, number)),
+                Button(t("button.not_complaint", lang), callback_data=desk_data(DeskAction.REJECT, number)),
             ),
         )
 
@@ -217,7 +219,8 @@ class CardRenderer:
         lang = self.language_of(department_id)
         buttons = [
             Button(
-                t("button.open", lang, number=line.card.number), callback_data=f"d:open:{line.card.number}"
+                t("button.open", lang, number=line.card.number),
+                callback_data=desk_data(DeskAction.OPEN, line.card.number),
             )
             for line in lines
             if line.can_open
@@ -315,3 +318,8 @@ def _short_html(text: str, units: int) -> str:
         if excess <= 0:
             return body
         room -= excess  # "&" grew into "&amp;": cut the raw text by what escaping added
+
+
+def desk_data(action: DeskAction, number: int) -> str:
+    """The callback data of a card button (see `bot.callbacks`)."""
+    return callbacks.pack(callbacks.DeskButton(action, number))

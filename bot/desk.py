@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from bot import callbacks
+from bot.callbacks import DeskAction
 from bot.cards import LISTED_STATES, CardRenderer
 from bot.config import Config, DepartmentConfig
 from bot.deadlines import DeadlinePolicy
@@ -22,7 +24,6 @@ from bot.i18n import t, t_html
 from bot.loops import outlast
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
-from bot.text import parse_number
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork
@@ -105,27 +106,27 @@ class DeskActions:
 
     async def press(self, press: CallbackPress) -> DeskResult:
         """Apply one card button press, after checking who pressed what where."""
-        parts = press.data.split(":")
+        button = callbacks.parse(press.data)
         department = self._by_chat.get(press.chat_id or 0)
         lang = department.language if department else "ru"
-        # callback data can be forged: numbers must be plain ASCII digits that fit the database
-        numbers = [n for n in (parse_number(p) for p in parts[2:]) if n is not None]
-        if len(parts) < 3 or parts[0] != "d" or len(numbers) != len(parts) - 2 or department is None:
+        if isinstance(button, callbacks.OutdatedButton) and department is not None:
+            return DeskResult(t("button.outdated", lang), alert=True)
+        if not isinstance(button, callbacks.DeskButton) or department is None:
             return DeskResult(t("desk.stale", lang), alert=True)
         if not await self.authorised(press.sender.id, department):
             log.warning("desk press refused", extra={"user_id": press.sender.id, "chat_id": press.chat_id})
             return DeskResult(t("desk.forbidden", lang), alert=True)
-        action, number, extra = parts[1], numbers[0], numbers[1:]
+        action, number, target = button.action, button.number, button.target
         async with self._uow_factory() as uow:
             row = await uow.complaints.get(number)
-            if action == "open" and not extra:
+            if action is DeskAction.OPEN:
                 return await self._open(uow, number, row, department, press, lang)
             stale = self._stale_reason(row, department, press)
             if stale is not None or row is None:
                 return DeskResult(t(stale or "desk.stale", lang, number=number), alert=True)
             staff = {"by": press.sender.full_name or str(press.sender.id)}
             status = ComplaintStatus(row.status)
-            if action == "take":
+            if action is DeskAction.TAKE:
                 if status not in (ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED):
                     return DeskResult(
                         t("desk.already", lang, status=t(f"status.{status.value}", lang)), alert=True
@@ -140,7 +141,7 @@ class DeskActions:
                 notices = await self._owe(uow, [Notice(number, "taken")])
                 await uow.commit()
                 return DeskResult(t("desk.taken", lang), refresh=[number], notices=notices)
-            if action == "resolve":
+            if action is DeskAction.RESOLVE:
                 if ComplaintStatus.RESOLVED not in ALLOWED_TRANSITIONS[status]:
                     return DeskResult(t("desk.stale", lang), alert=True)
                 # a desk prompt of its own, never the conversation slot: the same person's private-chat
@@ -154,12 +155,14 @@ class DeskActions:
                     prompt=t("desk.resolve_prompt", lang, number=number),
                     prompt_id=prompt_id,
                     picker=self._with_back(
-                        number, lang, [Button(t("button.no_comment", lang), callback_data=f"d:rnc:{number}")]
+                        number,
+                        lang,
+                        [_button(t("button.no_comment", lang), DeskAction.RESOLVE_NO_COMMENT, number)],
                     ),
                 )
-            if action == "rnc":
+            if action is DeskAction.RESOLVE_NO_COMMENT:
                 return await self._resolve(uow, row, press.sender.id, staff, None, lang)
-            if action == "reject":
+            if action is DeskAction.REJECT:
                 await uow.complaints.change_status(
                     row, ComplaintStatus.REJECTED, actor="staff", actor_user_id=press.sender.id, details=staff
                 )
@@ -168,40 +171,46 @@ class DeskActions:
                 notices = await self._owe(uow, [Notice(number, "rejected", comment)])
                 await uow.commit()
                 return DeskResult(t("desk.rejected", lang), refresh=[number], notices=notices)
-            if action == "back":
+            if action is DeskAction.BACK:
                 return DeskResult(None, picker=self._renderer.keyboard(number, row.department_id, row.status))
-            if action == "reroute":
+            if action is DeskAction.REROUTE:
                 buttons = [
-                    Button(d.name.get(lang), callback_data=f"d:to:{number}:{index}")
-                    for index, d in enumerate(self._config.departments)
+                    _button(d.name.get(lang), DeskAction.TO_DEPARTMENT, number, d.id)
+                    for d in self._config.departments
                     if d.id != row.department_id
                 ]
                 return DeskResult(None, picker=self._with_back(number, lang, buttons))
-            if action == "to" and extra and extra[0] < len(self._config.departments):
-                target = self._config.departments[extra[0]]
-                owned = [(i, c) for i, c in enumerate(self._config.categories) if c.department == target.id]
+            if action is DeskAction.TO_DEPARTMENT and isinstance(target, str):
+                department_id = callbacks.match_id(target, (d.id for d in self._config.departments))
+                if department_id is None or department_id == row.department_id:
+                    return DeskResult(t("desk.stale", lang), alert=True)
+                owned = [c for c in self._config.categories if c.department == department_id]
+                if not owned:
+                    return DeskResult(t("desk.stale", lang), alert=True)
                 if len(owned) == 1:
-                    return await self._reroute(uow, row, owned[0][1].id, press.sender.id, staff, lang)
-                buttons = [Button(c.name.get(lang), callback_data=f"d:tc:{number}:{i}") for i, c in owned]
+                    return await self._reroute(uow, row, owned[0].id, press.sender.id, staff, lang)
+                buttons = [_button(c.name.get(lang), DeskAction.TO_CATEGORY, number, c.id) for c in owned]
                 return DeskResult(None, picker=self._with_back(number, lang, buttons))
-            if action == "tc" and extra and extra[0] < len(self._config.categories):
-                category = self._config.categories[extra[0]].id
-                return await self._reroute(uow, row, category, press.sender.id, staff, lang)
-            if action == "duplicate":
+            if action is DeskAction.TO_CATEGORY and isinstance(target, str):
+                category_id = callbacks.match_id(target, (c.id for c in self._config.categories))
+                if category_id is None:
+                    return DeskResult(t("desk.stale", lang), alert=True)
+                return await self._reroute(uow, row, category_id, press.sender.id, staff, lang)
+            if action is DeskAction.DUPLICATE:
                 candidates = await uow.complaints.open_in_department(
                     row.department_id, exclude=number, limit=6
                 )
                 if not candidates:
                     return DeskResult(t("desk.no_duplicates", lang), alert=True)
                 buttons = [
-                    Button(f"№{c.id}: {c.text[:28]}", callback_data=f"d:dof:{number}:{c.id}")
+                    _button(f"№{c.id}: {c.text[:28]}", DeskAction.DUPLICATE_OF, number, c.id)
                     for c in candidates
                 ]
                 return DeskResult(None, picker=self._with_back(number, lang, buttons))
-            if action == "dof" and extra:
-                original = await uow.complaints.get(extra[0])
+            if action is DeskAction.DUPLICATE_OF and isinstance(target, int):
+                original = await uow.complaints.get(target)
                 if original is None:
-                    return DeskResult(t("desk.not_found", lang, number=extra[0]), alert=True)
+                    return DeskResult(t("desk.not_found", lang, number=target), alert=True)
                 if original.department_id != row.department_id or original.id == number:
                     return DeskResult(t("desk.stale", lang), alert=True)
                 if ComplaintStatus(original.status) not in _OPEN:
@@ -277,7 +286,7 @@ class DeskActions:
 
     def _with_back(self, number: int, lang: str, buttons: list[Button]) -> Keyboard:
         rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
-        rows.append((Button(t("button.back", lang), callback_data=f"d:back:{number}"),))
+        rows.append((_button(t("button.back", lang), DeskAction.BACK, number),))
         return tuple(rows)
 
     async def _resolve(
@@ -399,3 +408,7 @@ class DeskActions:
                 return None
             staff = {"by": sender.full_name or str(sender.id)}
             return await self._resolve(uow, row, sender.id, staff, comment[:1000], department.language)
+
+
+def _button(text: str, action: DeskAction, number: int, target: str | int | None = None) -> Button:
+    return Button(text, callback_data=callbacks.pack(callbacks.DeskButton(action, number, target)))

@@ -355,6 +355,11 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "button.no_comment": {"ru": "Без комментария", "kk": "Түсініктемесіз", "en": "No comment"},
     "button.back": {"ru": "« Назад", "kk": "« Артқа", "en": "« Back"},
+    "button.outdated": {
+        "ru": "Эта кнопка устарела. Откройте меню заново.",
+        "kk": "Бұл батырма ескірген. Мәзірді қайта ашыңыз.",
+        "en": "This button is out of date. Open the menu again.",
+    },
     "desk.stale": {
         "ru": "Эта кнопка уже неактуальна.",
         "kk": "Бұл батырма енді өзекті емес.",

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 
+from bot import callbacks
 from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
 from bot.loops import Backoff, is_outage
 from handlers.admin import on_digest_command, on_membership_change
@@ -377,7 +378,7 @@ class InboxProcessor:
             else:
                 await on_tagged_message(event, self._ctx)
         elif isinstance(event, CallbackPress):
-            if event.data.startswith(("r:", "lang:")):
+            if callbacks.for_resident(event.data):
                 await on_resident_button(event, self._ctx)
             else:
                 await on_card_button(event, self._ctx)

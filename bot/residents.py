@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import callbacks
+from bot.callbacks import ResidentAction
 from bot.classifier.base import MessageContext
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
@@ -216,7 +218,12 @@ class ResidentOffice:
 
     @staticmethod
     def _language_keyboard() -> Keyboard:
-        return (tuple(Button(LANGUAGE_NAMES[code], callback_data=f"lang:{code}") for code in LANGUAGES),)
+        return (
+            tuple(
+                Button(LANGUAGE_NAMES[code], callback_data=callbacks.pack(callbacks.LanguageButton(code)))
+                for code in LANGUAGES
+            ),
+        )
 
     def _share_keyboard(self, lang: str) -> ReplyKeyboard:
         return (
@@ -322,10 +329,13 @@ class ResidentOffice:
         quote = f"💬 {_excerpt(draft.text)}\n\n" if draft.text.strip() else ""
         text = f"{quote}{text}\n\n{t('draft.more', lang)}"
         keyboard: Keyboard = (
-            (Button(t("button.send", lang), callback_data=f"r:send:{draft.draft_id}"),),
+            (Button(t("button.send", lang), callback_data=_data(ResidentAction.SEND, draft.draft_id)),),
             (
-                Button(t("button.change_category", lang), callback_data=f"r:cat:{draft.draft_id}"),
-                Button(t("button.cancel", lang), callback_data=f"r:cancel:{draft.draft_id}"),
+                Button(
+                    t("button.change_category", lang),
+                    callback_data=_data(ResidentAction.CHANGE_CATEGORY, draft.draft_id),
+                ),
+                Button(t("button.cancel", lang), callback_data=_data(ResidentAction.CANCEL, draft.draft_id)),
             ),
         )
         if edit is None:
@@ -447,57 +457,61 @@ class ResidentOffice:
         async with self._uow_factory() as uow:
             resident = await uow.residents.get_or_create(press.sender.id)
             lang = resident.language or normalize_language(press.sender.language_code)
-            if press.data.startswith("lang:"):
-                chosen = press.data.removeprefix("lang:")
-                if chosen not in LANGUAGES:
+            button = callbacks.parse(press.data)
+            if isinstance(button, callbacks.LanguageButton):
+                if button.code not in LANGUAGES:
                     return [Reply("", notice=t("confirm.stale", lang))]
-                resident.language = chosen
+                resident.language = button.code
                 await uow.commit()
-                return [Reply(t("language.set", chosen), notice=LANGUAGE_NAMES[chosen])]
+                return [Reply(t("language.set", button.code), notice=LANGUAGE_NAMES[button.code])]
             await uow.commit()
             blocked = resident.blocked
         if blocked:
             return [Reply("", notice=t("blocked", lang))]
-        parts = press.data.split(":")
-        numbers = [parse_number(part) for part in parts]
-        if len(parts) >= 3 and parts[0] == "r" and parts[1] == "fix" and (number := numbers[2]) is not None:
-            return await self._confirm_fix(press.sender.id, number, parts[3:] == ["y"], lang)
-        draft_id = numbers[-1]
-        if len(parts) < 3 or parts[0] != "r" or draft_id is None:
+        if isinstance(button, callbacks.OutdatedButton):
+            return [Reply("", notice=t("button.outdated", lang))]
+        if not isinstance(button, callbacks.ResidentButton):
             return [Reply("", notice=t("confirm.stale", lang))]
-        action = parts[1]
+        action = button.action
+        if action is ResidentAction.FIXED:
+            return await self._confirm_fix(press.sender.id, button.number, button.target == "y", lang)
+        draft_id = button.number
         async with self._uow_factory() as uow:
             row = await uow.conversations.get(press.sender.id)
         draft = DraftState.from_json(row.data) if row is not None and row.state == "draft" else None
         if draft is None or draft.draft_id != draft_id:
             return [Reply("", notice=t("draft.expired", lang))]
-        if action == "cancel":
+        if action is ResidentAction.CANCEL:
             async with self._uow_factory() as uow:
                 await uow.conversations.clear(press.sender.id)
                 await uow.commit()
             return [Reply(t("draft.cancelled", lang), edit_message_id=press.message_id, notice="✖️")]
-        if action == "cat":
+        if action is ResidentAction.CHANGE_CATEGORY:
             rows: list[tuple[Button, ...]] = []
             buttons = [
-                Button(category.name.get(lang), callback_data=f"r:set:{index}:{draft_id}")
-                for index, category in enumerate(self._config.categories)
+                Button(
+                    category.name.get(lang),
+                    callback_data=_data(ResidentAction.SET_CATEGORY, draft_id, category.id),
+                )
+                for category in self._config.categories
             ]
             for start in range(0, len(buttons), 2):
                 rows.append(tuple(buttons[start : start + 2]))
             return [
                 Reply(t("draft.pick_category", lang), keyboard=tuple(rows), edit_message_id=press.message_id)
             ]
-        if action == "set" and len(parts) == 4 and (index := numbers[2]) is not None:
-            if index >= len(self._config.categories):
+        if action is ResidentAction.SET_CATEGORY and button.target is not None:
+            category_id = callbacks.match_id(button.target, (c.id for c in self._config.categories))
+            if category_id is None:
                 return [Reply("", notice=t("confirm.stale", lang))]
-            draft.category = self._config.categories[index].id
+            draft.category = category_id
             draft.summary_message_id = press.message_id
             draft.summary_at = self._clock().isoformat()
             async with self._uow_factory() as uow:
                 await uow.conversations.save(press.sender.id, "draft", draft.to_json())
                 await uow.commit()
             return [await self._summary(draft, lang, edit=press.message_id)]
-        if action == "send":
+        if action is ResidentAction.SEND:
             return await self._send(press, draft, lang)
         return [Reply("", notice=t("confirm.stale", lang))]
 
@@ -585,9 +599,17 @@ class ResidentNotifier:
             text = f"{text}\n\n{t('confirm.question', lang)}"
             keyboard = (
                 (
-                    Button(t("button.yes_fixed", lang), callback_data=f"r:fix:{row.id}:y"),
-                    Button(t("button.not_fixed", lang), callback_data=f"r:fix:{row.id}:n"),
+                    Button(
+                        t("button.yes_fixed", lang), callback_data=_data(ResidentAction.FIXED, row.id, "y")
+                    ),
+                    Button(
+                        t("button.not_fixed", lang), callback_data=_data(ResidentAction.FIXED, row.id, "n")
+                    ),
                 ),
             )
         await self._send(resident.telegram_user_id, text, keyboard)
         return True
+
+
+def _data(action: ResidentAction, number: int, target: str | None = None) -> str:
+    return callbacks.pack(callbacks.ResidentButton(action, number, target))
