@@ -10,6 +10,7 @@ from bot.callbacks import DeskAction
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.i18n import t, t_html
+from bot.lifecycle import LISTED, NOT_TAKEN, CardState
 from bot.telegram import Button, Keyboard
 from bot.text import escape_html, truncate, utf16_len
 
@@ -17,7 +18,7 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # card_state of a complaint listed in a combined message (its card_* columns point at that message);
 # "opening": staff pressed its "open" button and its own card is on the way
-LISTED_STATES = ("combined", "opening")
+LISTED_STATES = tuple(LISTED)
 # Room kept for the card's own lines when the resident's text is cut to fit.
 _CARD_OVERHEAD = 700
 # A combined message gives each complaint at most this much of its text (UTF-16 units), less when
@@ -246,7 +247,7 @@ class CardRenderer:
             if card.duplicates:
                 parts.append(h("card.duplicates", lang, count=card.duplicates))
         status = ComplaintStatus(card.status)
-        if line.state == "waiting" and status not in _FRESH:
+        if line.state == "waiting" and status not in NOT_TAKEN:
             parts.append(h(f"status.{status.value}", lang))
         head = " · ".join(parts)
         source = self._source(card, lang) if detail == "full" else self._short_source(card, lang)
@@ -254,7 +255,7 @@ class CardRenderer:
             head += f" — {source}"
         if line.state == "opened":
             head += f"\n{h('combined.opened', lang)}"
-        elif line.state == "opening":
+        elif line.state == CardState.OPENING:
             head += f"\n{h('combined.opening', lang)}"
         elif line.state == "moved":
             name = self._config.department_name(card.department, lang)
@@ -292,9 +293,6 @@ class CardRenderer:
         if link is None:
             return title
         return f'{title} — <a href="{escape_html(link, quote=True)}">{t_html("card.open_original", lang)}</a>'
-
-
-_FRESH = (ComplaintStatus.NEW, ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED)
 
 
 def _percent(share: float) -> int:

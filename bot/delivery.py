@@ -24,6 +24,7 @@ from bot.cards import CAPTION_LIMIT, LISTED_STATES, CardData, CardRenderer, Comb
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.i18n import t, t_html
+from bot.lifecycle import BEFORE_DELIVERY, LISTED, CardState, statuses
 from bot.loops import Backoff, outlast, wait_for_work
 from bot.outbound import Outbound
 from bot.ratelimit import RateLimiter
@@ -44,8 +45,6 @@ from storage.queues import DepartmentQueue, QueueEntry
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-_FRESH = (ComplaintStatus.NEW.value, ComplaintStatus.QUEUED.value)
 
 
 class Listing(NamedTuple):
@@ -144,11 +143,15 @@ class CardDelivery:
                 return True  # rerouted after it was queued; the new department has its own entry
             data = await self.card_data(uow, row)
             keyboard = self._renderer.keyboard(row.id, department_id, data.status)
-            if row.card_state == "sent" and row.card_message_id is not None and row.card_chat_id is not None:
+            if (
+                row.card_state == CardState.SENT
+                and row.card_message_id is not None
+                and row.card_chat_id is not None
+            ):
                 await self._edit_card(row.card_chat_id, row.card_message_id, data, keyboard)
                 return True
             listing = await self._listing(uow, row.id)
-            if row.card_state == "combined" and not row.urgent and listing is not None:
+            if row.card_state == CardState.COMBINED and not row.urgent and listing is not None:
                 # listed in a combined message: that message shows the change; an urgent one (after an
                 # edit) or one staff opened ("opening") gets a card of its own below
                 await self._refresh_listing(listing, uow=uow)
@@ -156,7 +159,7 @@ class CardDelivery:
             previous_state = row.card_state if row.card_state in LISTED_STATES else None
             text = self._renderer.render(data)
             # "sending" is recorded before the request so a crash leaves a trace of a possible send
-            row.card_state = "sending"
+            row.card_state = CardState.SENDING
             await uow.commit()
             photos = list(row.photos or ())
             created_at = row.created_at
@@ -166,7 +169,7 @@ class CardDelivery:
         except TelegramError:
             async with self._uow_factory() as uow:
                 row = await uow.complaints.get(complaint_id)
-                if row is not None and row.card_state == "sending":
+                if row is not None and row.card_state == CardState.SENDING:
                     row.card_state = previous_state  # Telegram answered: nothing was posted
                     await uow.commit()
             raise
@@ -196,11 +199,11 @@ class CardDelivery:
             row = await uow.complaints.get(complaint_id)
             if row is None:
                 return False
-            row.card_state = "sent"
+            row.card_state = CardState.SENT
             row.card_chat_id = sent.chat_id
             row.card_message_id = sent.message_id
             row.delivered_at = utcnow()
-            if row.status in (ComplaintStatus.NEW.value, ComplaintStatus.QUEUED.value):
+            if row.status in statuses(BEFORE_DELIVERY):
                 if row.status == ComplaintStatus.NEW.value:
                     await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
                 await uow.complaints.change_status(
@@ -227,7 +230,7 @@ class CardDelivery:
             row = await uow.complaints.get(complaint_id)
             if row is None or row.card_chat_id is None or row.card_message_id is None:
                 return
-            if row.card_state == "sending":
+            if row.card_state == CardState.SENDING:
                 # its card is being sent (its card_* still point at the combined message listing it):
                 # the card goes out rendered fresh, and the worker then refreshes the listing
                 return
@@ -273,7 +276,7 @@ class CardDelivery:
                 row = await uow.complaints.get(complaint_id)
                 if row is None or row.department_id != department_id:
                     kinds[complaint_id] = "other"
-                elif row.urgent and row.card_state in (None, "sending", *LISTED_STATES):
+                elif row.urgent and row.card_state in (None, CardState.SENDING, *LISTED_STATES):
                     kinds[complaint_id] = "urgent"
                 else:
                     kinds[complaint_id] = "new" if self._combinable(row, department_id) else "other"
@@ -286,7 +289,7 @@ class CardDelivery:
             row.card_state is None
             and not row.urgent
             and row.department_id == department_id
-            and row.status in _FRESH
+            and row.status in statuses(BEFORE_DELIVERY)
         )
 
     async def deliver_combined(self, complaint_ids: Sequence[int], department_id: str) -> list[int]:
@@ -307,7 +310,7 @@ class CardDelivery:
             text = self._renderer.render_combined(department_id, lines)
             keyboard = self._renderer.combined_keyboard(department_id, lines)
             for row in rows:
-                row.card_state = "sending"  # as for a card: a crash leaves a trace of a possible send
+                row.card_state = CardState.SENDING  # as for a card: a crash leaves a trace of a possible send
             await uow.commit()
             members = [row.id for row in rows]
         try:
@@ -316,7 +319,7 @@ class CardDelivery:
             async with self._uow_factory() as uow:
                 for complaint_id in members:
                     row = await uow.complaints.get(complaint_id)
-                    if row is not None and row.card_state == "sending":
+                    if row is not None and row.card_state == CardState.SENDING:
                         row.card_state = None  # Telegram answered: nothing was posted
                 await uow.commit()
             raise
@@ -341,9 +344,9 @@ class CardDelivery:
         async with self._uow_factory() as uow:
             for complaint_id in members:
                 row = await uow.complaints.get(complaint_id)
-                if row is None or row.card_state != "sending":
+                if row is None or row.card_state != CardState.SENDING:
                     continue  # changed meanwhile (moved by an edit): it was queued again
-                row.card_state = "combined"
+                row.card_state = CardState.COMBINED
                 row.card_chat_id = sent.chat_id
                 row.card_message_id = sent.message_id
                 row.delivered_at = utcnow()
@@ -408,8 +411,8 @@ class CardDelivery:
             if row is None:
                 continue
             here = (row.card_chat_id, row.card_message_id) == (listing.chat_id, listing.message_id)
-            if here and row.card_state in ("combined", "opening", "sending"):
-                state = "waiting" if row.card_state == "combined" else "opening"
+            if here and row.card_state in (*LISTED, CardState.SENDING):
+                state = "waiting" if row.card_state == CardState.COMBINED else "opening"
             elif row.department_id != listing.department:
                 state = "moved"
             else:

@@ -21,6 +21,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
 from bot.i18n import t, t_html
+from bot.lifecycle import ON_DESK, TAKEABLE, CardState
 from bot.loops import outlast
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
@@ -31,7 +32,6 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 _ADMIN_CACHE_SECONDS = 300.0
-_OPEN = (ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED, ComplaintStatus.IN_PROGRESS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ class DeskActions:
             staff = {"by": press.sender.full_name or str(press.sender.id)}
             status = ComplaintStatus(row.status)
             if action is DeskAction.TAKE:
-                if status not in (ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED):
+                if status not in TAKEABLE:
                     return DeskResult(
                         t("desk.already", lang, status=t(f"status.{status.value}", lang)), alert=True
                     )
@@ -213,7 +213,7 @@ class DeskActions:
                     return DeskResult(t("desk.not_found", lang, number=target), alert=True)
                 if original.department_id != row.department_id or original.id == number:
                     return DeskResult(t("desk.stale", lang), alert=True)
-                if ComplaintStatus(original.status) not in _OPEN:
+                if ComplaintStatus(original.status) not in ON_DESK:
                     return DeskResult(t("desk.stale", lang), alert=True)
                 await uow.complaints.mark_duplicate(
                     row, original, actor_user_id=press.sender.id, details=staff
@@ -237,7 +237,7 @@ class DeskActions:
             return "desk.moved"
         if row.card_message_id is not None and press.message_id != row.card_message_id:
             return "desk.stale"
-        if row.card_state in LISTED_STATES or (row.card_state == "sending" and row.card_message_id):
+        if row.card_state in LISTED_STATES or (row.card_state == CardState.SENDING and row.card_message_id):
             # card_* point at a combined message (its own card may be on the way): that message has
             # only "open" buttons, so anything else pressed there is forged
             return "desk.stale"
@@ -261,12 +261,14 @@ class DeskActions:
         if row.department_id != department.id:
             return DeskResult(t("desk.moved", lang), alert=True)
         listed_here = (row.card_chat_id, row.card_message_id) == (press.chat_id, press.message_id)
-        if not listed_here or row.card_state not in (*LISTED_STATES, "sending"):
+        if not listed_here or row.card_state not in (*LISTED_STATES, CardState.SENDING):
             return DeskResult(t("desk.stale", lang), alert=True)
         if ComplaintStatus(row.status).is_final:
             return DeskResult(t("desk.closed", lang), alert=True)
-        if row.card_state == "combined":  # a second press while the card is on its way changes nothing
-            row.card_state = "opening"
+        if (
+            row.card_state == CardState.COMBINED
+        ):  # a second press while the card is on its way changes nothing
+            row.card_state = CardState.OPENING
             await uow.complaints.log(row, "opened", actor="staff", actor_user_id=press.sender.id)
             await uow.commit()
             # committed: a retry of this press would find it "opening" and queue nothing, so an

@@ -48,6 +48,7 @@ from bot.cards import CAPTION_LIMIT, MESSAGE_LIMIT, message_link
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.i18n import CATALOG, t
+from bot.lifecycle import UNRESOLVED, statuses
 from bot.text import escape_html, split_message, truncate
 from storage.models import ComplaintRow
 
@@ -76,7 +77,7 @@ CHART_SIZE_INCHES = (8.0, 6.0)
 CHART_DPI = 100  # 800 x 600 pixels, whatever the data
 CHART_LABEL_LIMIT = 40
 
-OPEN_STATUSES = tuple(s.value for s in ComplaintStatus if not s.is_final)
+OPEN_STATUSES = statuses(UNRESOLVED)
 _REJECTED = ComplaintStatus.REJECTED.value
 _DUPLICATE = ComplaintStatus.DUPLICATE.value
 _RESOLVED = ComplaintStatus.RESOLVED.value

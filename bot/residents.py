@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage, User
 from bot.i18n import LANGUAGES, normalize_language, t
+from bot.lifecycle import CardState
 from bot.pipeline import ComplaintIntake, Draft
 from bot.retention import DataEraser, RefreshCard
 from bot.telegram import Button, Keyboard, ReplyButton, ReplyKeyboard
@@ -247,7 +248,7 @@ class ResidentOffice:
                     (row.id, row.department_id)
                     for row in await uow.complaints.for_resident(resident.id, limit=20)
                     if row.source == ComplaintSource.PRIVATE.value
-                    and row.card_state == "sent"
+                    and row.card_state == CardState.SENT
                     and not ComplaintStatus(row.status).is_final
                 ]
             resident.phone = phone

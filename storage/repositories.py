@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import DepartmentConfig, OfficialConfig, WatchConfig
 from bot.domain import ComplaintStatus, InboxStatus, check_transition
+from bot.lifecycle import ON_DESK, UNRESOLVED, CardState, statuses
 from storage.base import utcnow
 from storage.models import (
     ChatRow,
@@ -763,7 +764,7 @@ class ComplaintRepository:
 
     async def opening(self, *, limit: int = 1000) -> Sequence[ComplaintRow]:
         """Complaints whose own card staff asked for from a combined message and that have none yet."""
-        query = select(ComplaintRow).where(ComplaintRow.card_state == "opening")
+        query = select(ComplaintRow).where(ComplaintRow.card_state == CardState.OPENING.value)
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
 
     async def open_in_department(
@@ -775,7 +776,7 @@ class ComplaintRepository:
             .where(
                 ComplaintRow.department_id == department_id,
                 ComplaintRow.id != exclude,
-                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+                ComplaintRow.status.in_(statuses(ON_DESK)),
             )
             .order_by(ComplaintRow.id.desc())
             .limit(limit)
@@ -821,7 +822,7 @@ class ComplaintRepository:
         query = (
             select(ComplaintRow)
             .where(
-                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+                ComplaintRow.status.in_(statuses(ON_DESK)),
                 ComplaintRow.deadline_at.is_not(None),
                 ComplaintRow.deadline_at > now,
                 ComplaintRow.deadline_at <= now + before,
@@ -839,7 +840,7 @@ class ComplaintRepository:
         query = (
             select(ComplaintRow)
             .where(
-                ComplaintRow.status.in_(["queued", "delivered", "in_progress"]),
+                ComplaintRow.status.in_(statuses(ON_DESK)),
                 ComplaintRow.deadline_at.is_not(None),
                 ComplaintRow.deadline_at <= now - older_than,
                 ComplaintRow.escalation_level < below_level,
@@ -860,7 +861,7 @@ class ComplaintRepository:
                 ComplaintRow.category == category,
                 ComplaintRow.created_at >= since,
                 ComplaintRow.id != exclude,
-                ComplaintRow.status.in_(["new", "queued", "delivered", "in_progress"]),
+                ComplaintRow.status.in_(statuses(UNRESOLVED)),
             )
             .order_by(ComplaintRow.id.desc())
             .limit(limit)

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain import ComplaintSource, ComplaintStatus, InboxStatus
+from bot.lifecycle import FINAL, statuses
 from storage.models import ComplaintEventRow, ComplaintRow, ConversationRow, InboxRow, NoticeRow, ResidentRow
 
-FINAL_STATUSES = tuple(status.value for status in ComplaintStatus if status.is_final)
+FINAL_STATUSES = statuses(FINAL)
 
 
 def _closed_at(complaint: Any) -> Any:

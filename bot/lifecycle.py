@@ -1,0 +1,133 @@
+"""The complaint's lifecycle in one place: its statuses, the moves between them, its card's states.
+
+Services ask here whether a move is allowed and which statuses a question means ("still open on a
+desk", "not taken yet"); the sets are named once, so a digest, a reminder and the desk cannot
+disagree about what "open" is.
+
+    new          → queued | rejected | duplicate
+    queued       → delivered | rejected | duplicate (queued again: a reroute)
+    delivered    → in_progress | resolved | rejected | duplicate | queued (rerouted, edited)
+    in_progress  → resolved | rejected | duplicate | queued (rerouted, edited)
+    resolved, rejected, duplicate → queued (reopened by the resident or a new report)
+
+A complaint's card in its department chat has a state of its own (`CardState`), recorded before and
+after each send so a crash leaves a trace of a possible send.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "BEFORE_DELIVERY",
+    "FINAL",
+    "LISTED",
+    "NOT_TAKEN",
+    "ON_DESK",
+    "TAKEABLE",
+    "UNRESOLVED",
+    "CardState",
+    "ComplaintStatus",
+    "InvalidTransition",
+    "check_transition",
+    "statuses",
+]
+
+
+class ComplaintStatus(StrEnum):
+    """Lifecycle of a complaint: new → queued → delivered → in_progress → resolved | rejected | duplicate."""
+
+    NEW = "new"
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+    @property
+    def is_final(self) -> bool:
+        """True for statuses that close a complaint."""
+        return self in _FINAL
+
+
+_FINAL = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.REJECTED, ComplaintStatus.DUPLICATE})
+
+# Which status may follow which; a reopened complaint goes back to the department queue.
+ALLOWED_TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
+    ComplaintStatus.NEW: frozenset(
+        {ComplaintStatus.QUEUED, ComplaintStatus.REJECTED, ComplaintStatus.DUPLICATE}
+    ),
+    ComplaintStatus.QUEUED: frozenset(
+        {
+            ComplaintStatus.QUEUED,
+            ComplaintStatus.DELIVERED,
+            ComplaintStatus.REJECTED,
+            ComplaintStatus.DUPLICATE,
+        }
+    ),
+    ComplaintStatus.DELIVERED: frozenset(
+        {
+            ComplaintStatus.QUEUED,
+            ComplaintStatus.IN_PROGRESS,
+            ComplaintStatus.RESOLVED,
+            ComplaintStatus.REJECTED,
+            ComplaintStatus.DUPLICATE,
+        }
+    ),
+    ComplaintStatus.IN_PROGRESS: frozenset(
+        {
+            ComplaintStatus.QUEUED,
+            ComplaintStatus.RESOLVED,
+            ComplaintStatus.REJECTED,
+            ComplaintStatus.DUPLICATE,
+        }
+    ),
+    ComplaintStatus.RESOLVED: frozenset({ComplaintStatus.QUEUED}),
+    ComplaintStatus.REJECTED: frozenset({ComplaintStatus.QUEUED}),
+    ComplaintStatus.DUPLICATE: frozenset({ComplaintStatus.QUEUED}),
+}
+
+
+class InvalidTransition(ValueError):
+    """A status change the complaint lifecycle does not allow."""
+
+
+def check_transition(current: ComplaintStatus, target: ComplaintStatus) -> None:
+    """Raise InvalidTransition unless `current` may move to `target`."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        raise InvalidTransition(f"a {current.value} complaint cannot become {target.value}")
+
+
+# --- named sets: each question about a status is answered here, once ----------------------------------
+
+FINAL: frozenset[ComplaintStatus] = _FINAL
+# not closed: what digests count as open and residents see as pending (a new one included)
+UNRESOLVED = frozenset(s for s in ComplaintStatus if not s.is_final)
+# in a department's hands: deadlines run, reminders and escalation apply, it may be an original of a duplicate
+ON_DESK = frozenset({ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED, ComplaintStatus.IN_PROGRESS})
+# nobody has taken it yet: its card shows it waiting
+NOT_TAKEN = frozenset({ComplaintStatus.NEW, ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED})
+# its card may still have to be sent
+BEFORE_DELIVERY = frozenset({ComplaintStatus.NEW, ComplaintStatus.QUEUED})
+# staff may take it
+TAKEABLE = frozenset({ComplaintStatus.QUEUED, ComplaintStatus.DELIVERED})
+
+
+def statuses(group: frozenset[ComplaintStatus]) -> tuple[str, ...]:
+    """The stored values of a set of statuses, in lifecycle order (for queries)."""
+    return tuple(s.value for s in ComplaintStatus if s in group)
+
+
+class CardState(StrEnum):
+    """Where a complaint's card in its department chat stands (None: not sent yet)."""
+
+    SENDING = "sending"  # recorded before the request: after a crash, a send may have happened
+    SENT = "sent"  # its own card is in the chat (card_chat_id, card_message_id)
+    COMBINED = "combined"  # listed in a combined message (card_* point at it), waiting for "open"
+    OPENING = "opening"  # staff pressed "open" on the combined message; its own card is on the way
+
+
+# listed in a combined message rather than on a card of its own
+LISTED = frozenset({CardState.COMBINED, CardState.OPENING})
