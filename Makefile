@@ -25,6 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff check bot handlers storage tests bench
 	$(BIN)/ruff format --check bot handlers storage tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -11,7 +11,6 @@ from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import DepartmentConfig, OfficialConfig, WatchConfig
 from bot.domain import ComplaintStatus, InboxStatus, check_transition
 from bot.lifecycle import ON_DESK, UNRESOLVED, CardState, statuses
 from storage.base import utcnow
@@ -30,6 +29,7 @@ from storage.models import (
     ResidentRow,
     SettingRow,
 )
+from storage.specs import DepartmentSpec, OfficialSpec, WatchSpec
 
 
 def _insert_ignoring_conflicts(session: AsyncSession, table: Any, index_elements: list[str]) -> Any:
@@ -100,7 +100,7 @@ class ChatRepository:
             row.type, row.title, row.username = type, title, username
         return row
 
-    async def sync_watch(self, watch: WatchConfig) -> None:
+    async def sync_watch(self, watch: WatchSpec) -> None:
         """Mark exactly the configured chats as watched and acknowledged."""
         await self._session.execute(update(ChatRow).values(watched=False, acknowledge=False))
         explicit = [] if watch.chats == "all" else list(watch.chats)
@@ -127,7 +127,7 @@ class DirectoryRepository:
         """Wait for any other instance's sync to commit: two starting at once must not insert twice."""
         await _lock_until_commit(self._session, _DIRECTORY_SYNC_LOCK)
 
-    async def sync_officials(self, officials: Sequence[OfficialConfig]) -> None:
+    async def sync_officials(self, officials: Sequence[OfficialSpec]) -> None:
         """Insert or update the configured officials and deactivate the ones removed from config."""
         rows = {row.id: row for row in (await self._session.scalars(select(OfficialRow))).all()}
         for official in officials:
@@ -145,7 +145,7 @@ class DirectoryRepository:
         for row in rows.values():
             row.active = False
 
-    async def sync_departments(self, departments: Sequence[DepartmentConfig]) -> None:
+    async def sync_departments(self, departments: Sequence[DepartmentSpec]) -> None:
         """Insert or update the configured departments and deactivate the ones removed from config."""
         rows = {row.id: row for row in (await self._session.scalars(select(DepartmentRow))).all()}
         for department in departments:
