@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -71,12 +71,12 @@ class ResidentAction(StrEnum):
     FIXED = "fix"  # the resident answers whether a resolved complaint is fixed (target: "y" or "n")
 
 
-_DESK_TARGETS = {
+_DESK_TARGETS: dict[str, str] = {
     DeskAction.TO_DEPARTMENT: "id",
     DeskAction.TO_CATEGORY: "id",
     DeskAction.DUPLICATE_OF: "number",
 }
-_RESIDENT_TARGETS = {ResidentAction.SET_CATEGORY: "id", ResidentAction.FIXED: "yes_no"}
+_RESIDENT_TARGETS: dict[str, str] = {ResidentAction.SET_CATEGORY: "id", ResidentAction.FIXED: "yes_no"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,50 +152,47 @@ def parse(data: str) -> Button | None:
 
 
 def _parse_desk(parts: list[str]) -> DeskButton | OutdatedButton | None:
-    if not 3 <= len(parts) <= 4:
-        return None
-    try:
-        action = DeskAction(parts[1])
-    except ValueError:
-        return None
-    number = parse_number(parts[2])
-    if number is None:
-        return None
-    kind = _DESK_TARGETS.get(action)
-    if kind is None:
-        return DeskButton(action, number) if len(parts) == 3 else None
-    if len(parts) != 4:
-        return None
-    target = parts[3]
-    if kind == "number":
-        original = parse_number(target)
-        return DeskButton(action, number, original) if original is not None else None
-    if parse_number(target) is not None:
-        return OutdatedButton("desk")  # version 1: a position in the config's list
-    return DeskButton(action, number, target) if _is_id_token(target) else None
+    parsed = _parse_scoped(parts, DeskAction, _DESK_TARGETS, "desk")
+    if parsed is None or isinstance(parsed, OutdatedButton):
+        return parsed
+    action, number, target = parsed
+    return DeskButton(DeskAction(action), number, target)
 
 
 def _parse_resident(parts: list[str]) -> ResidentButton | OutdatedButton | None:
+    parsed = _parse_scoped(parts, ResidentAction, _RESIDENT_TARGETS, "resident")
+    if parsed is None or isinstance(parsed, OutdatedButton):
+        return parsed
+    action, number, target = parsed
+    return ResidentButton(ResidentAction(action), number, None if target is None else str(target))
+
+
+def _parse_scoped(
+    parts: list[str], actions: type[StrEnum], targets: Mapping[str, str], scope: str
+) -> tuple[str, int, str | int | None] | OutdatedButton | None:
+    """(action, number, target) of ``<scope>:<action>:<number>[:<target>]``, checked against the
+    kind of target each action takes (none, a number, an id token, y/n)."""
     if not 3 <= len(parts) <= 4:
         return None
     try:
-        action = ResidentAction(parts[1])
+        action = actions(parts[1]).value
     except ValueError:
         return None
     number = parse_number(parts[2])
     if number is None:
         return None
-    kind = _RESIDENT_TARGETS.get(action)
-    if kind is None:
-        return ResidentButton(action, number) if len(parts) == 3 else None
-    if len(parts) != 4:
-        return None
+    kind = targets.get(action)
+    if kind is None or len(parts) == 3:
+        return (action, number, None) if kind is None and len(parts) == 3 else None
     target = parts[3]
+    if kind == "number":
+        original = parse_number(target)
+        return (action, number, original) if original is not None else None
     if kind == "yes_no":
-        return ResidentButton(action, number, target) if target in ("y", "n") else None
+        return (action, number, target) if target in ("y", "n") else None
     if parse_number(target) is not None:
-        return OutdatedButton("resident")  # version 1: r:set:<position>:<draft>
-    return ResidentButton(action, number, target) if _is_id_token(target) else None
+        return OutdatedButton(scope)  # version 1: a position in the config's list
+    return (action, number, target) if _is_id_token(target) else None
 
 
 def _is_id_token(token: str) -> bool:

@@ -38,6 +38,16 @@ async def press(
     )
 
 
+async def reply_to_prompt(fake: FakeBotAPI, prompt: SentCall, comment: str, resident: Resident) -> SentCall:
+    """Staff answer the resolution prompt with `comment`; returns the resident's "resolved" notice."""
+    fake.inject_message(
+        UTILITIES_CHAT, comment, from_user=fake.user(STAFF, "Staff"), reply_to=prompt.result["message_id"]
+    )
+    return await fake.wait_for_call(
+        "sendMessage", chat_id=resident.id, where=lambda c: "решённое" in (c.text or "")
+    )
+
+
 async def file_private(fake: FakeBotAPI, resident: Resident, text: str) -> int:
     summary = await resident.send(text)
     filed = await resident.press(summary, data_starting(summary, "r:send:"))
@@ -104,15 +114,7 @@ async def test_take_resolve_with_comment_and_reopen(
         prompt = await fake.wait_for_call(
             "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
         )
-        fake.inject_message(
-            UTILITIES_CHAT,
-            "Заменили задвижку, вода есть",
-            from_user=fake.user(STAFF, "Staff"),
-            reply_to=prompt.result["message_id"],
-        )
-        resolved = await fake.wait_for_call(
-            "sendMessage", chat_id=resident.id, where=lambda c: "решённое" in (c.text or "")
-        )
+        resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
         assert "Заменили задвижку" in (resolved.text or "")
         state = card_state(fake, UTILITIES_CHAT, card_id)
         assert "решено" in str(state["text"]) and not state.get("reply_markup")
@@ -171,15 +173,7 @@ async def test_a_press_still_in_hand_is_not_claimed_again_by_the_next_round(
         )
         assert len(prompts) == 1
 
-        fake.inject_message(
-            UTILITIES_CHAT,
-            "Заменили задвижку, вода есть",
-            from_user=fake.user(STAFF, "Staff"),
-            reply_to=prompt.result["message_id"],
-        )
-        resolved = await fake.wait_for_call(
-            "sendMessage", chat_id=resident.id, where=lambda c: "решённое" in (c.text or "")
-        )
+        resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
         assert "Заменили задвижку" in (resolved.text or "")
 
 
