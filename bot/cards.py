@@ -9,7 +9,7 @@ from bot import callbacks
 from bot.callbacks import DeskAction
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
-from bot.i18n import t, t_html
+from bot.i18n import DEFAULT_LANGUAGE, t, t_html
 from bot.lifecycle import LISTED, NOT_TAKEN, CardState
 from bot.telegram import Button, Keyboard
 from bot.text import escape_html, truncate, utf16_len
@@ -96,7 +96,7 @@ class CardRenderer:
         try:
             return self._config.department(department_id).language
         except KeyError:
-            return "ru"
+            return DEFAULT_LANGUAGE
 
     def render(self, card: CardData, *, limit: int = MESSAGE_LIMIT) -> str:
         """HTML text of the card, at most `limit` UTF-16 units (the resident's text is what gets cut)."""

@@ -38,9 +38,17 @@ from bot.config_source import YamlSource, YamlSyntaxError, read_yaml
 from bot.config_text import describe, invisible_characters, mixed_scripts, strip_invisible
 from bot.text import is_int64
 
-LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
 Language = Literal["ru", "kk", "en"]
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+def _cron(value: str) -> str:
+    if not croniter.is_valid(value):
+        raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
+    return value
+
+
+CronSchedule = Annotated[str, AfterValidator(_cron)]  # minute hour day month weekday, local time
 
 
 def _telegram_id(value: int) -> int:
@@ -240,15 +248,8 @@ class DigestConfig(Section):
     """Where and when an official gets a digest."""
 
     chat_id: ChatId
-    schedule: str = "0 9 * * *"
+    schedule: CronSchedule = "0 9 * * *"
     language: Language = "ru"
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
-        return value
 
 
 class OfficialConfig(Section):
@@ -311,16 +312,9 @@ class DeadlinesConfig(Section):
 class DigestsConfig(Section):
     """Digests for department heads (officials set theirs under officials[].digest)."""
 
-    department_heads_schedule: str | None = "0 9 * * 1-5"
+    department_heads_schedule: CronSchedule | None = "0 9 * * 1-5"
     top_problems: int = Field(default=5, ge=1, le=20)
     allowed_chats: list[ChatId] = Field(default_factory=list)  # extra chats where /digest works
-
-    @field_validator("department_heads_schedule")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
-        return value
 
 
 class DuplicatesConfig(Section):
@@ -340,14 +334,7 @@ class RetentionConfig(Section):
     inbox_days: int = Field(default=30, ge=2)
     failed_inbox_days: int = Field(default=90, ge=2)  # updates that failed to process: kept for a human
     drafts_days: int = Field(default=30, ge=1)  # private-chat drafts nobody touched for this long
-    schedule: str | None = "30 3 * * *"  # cron, local time; null: never erase automatically
-
-    @field_validator("schedule")
-    @classmethod
-    def _valid_cron(cls, value: str | None) -> str | None:
-        if value is not None and not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression (minute hour day month weekday)")
-        return value
+    schedule: CronSchedule | None = "30 3 * * *"  # cron, local time; null: never erase automatically
 
 
 class DepartmentConfig(Section):

@@ -23,7 +23,7 @@ from typing import NamedTuple
 from bot.cards import CAPTION_LIMIT, LISTED_STATES, CardData, CardRenderer, CombinedLine
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
-from bot.i18n import t, t_html
+from bot.i18n import DEFAULT_LANGUAGE, t, t_html
 from bot.lifecycle import BEFORE_DELIVERY, LISTED, CardState, statuses
 from bot.loops import Backoff, outlast, wait_for_work
 from bot.outbound import Outbound
@@ -593,7 +593,7 @@ class DepartmentWorker:
         for admin in self._config.telegram.admins:
             text = t(
                 "admin.chat_unreachable",
-                "ru",
+                DEFAULT_LANGUAGE,
                 department=self._department.name.ru,
                 chat_id=self._department.chat_id,
                 reason=exc.description,

@@ -20,7 +20,7 @@ from bot.config import Config, DepartmentConfig
 from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
-from bot.i18n import t, t_html
+from bot.i18n import DEFAULT_LANGUAGE, t, t_html
 from bot.lifecycle import ON_DESK, TAKEABLE, CardState
 from bot.loops import outlast
 from bot.pipeline import Enqueuer
@@ -108,7 +108,7 @@ class DeskActions:
         """Apply one card button press, after checking who pressed what where."""
         button = callbacks.parse(press.data)
         department = self._by_chat.get(press.chat_id or 0)
-        lang = department.language if department else "ru"
+        lang = department.language if department else DEFAULT_LANGUAGE
         if isinstance(button, callbacks.OutdatedButton) and department is not None:
             return DeskResult(t("button.outdated", lang), alert=True)
         if not isinstance(button, callbacks.DeskButton) or department is None:

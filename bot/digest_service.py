@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Config
 from bot.digests import Digest, DigestBuilder, DigestRecipient, previous_run
+from bot.i18n import DEFAULT_LANGUAGE
 from bot.outbound import Outbound
 from bot.scheduler import Job
 
@@ -46,7 +47,7 @@ class DigestService:
             if department.chat_id == chat_id:
                 return DigestRecipient(f"chat:{department.id}", chat_id, department.language, department.id)
         if chat_id in self._config.digests.allowed_chats or chat_id in self._config.telegram.admins:
-            return DigestRecipient(f"chat:{chat_id}", chat_id, "ru", None)
+            return DigestRecipient(f"chat:{chat_id}", chat_id, DEFAULT_LANGUAGE, None)
         return None
 
     def jobs(self) -> list[Job]:

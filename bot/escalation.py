@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.config import Config, OfficialConfig
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.outbound import Outbound
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork
@@ -44,7 +44,7 @@ class EscalationJob:
             if official.digest is not None:
                 return official.digest.chat_id, official.digest.language
             if official in tagged and official.user_ids:
-                return official.user_ids[0], "ru"
+                return official.user_ids[0], DEFAULT_LANGUAGE
         return None
 
     async def run(self, now: datetime) -> dict[str, int]:

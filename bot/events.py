@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.text import is_int64
+from bot.text import is_int64, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +154,8 @@ def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
     return not isinstance(value, int) or isinstance(value, bool) or is_int64(value)
 
 
-# PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded; each becomes U+FFFD, which is
-# also one UTF-16 unit, so entity offsets stay valid.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-
-
 def _storable(value: Any) -> Any:
-    if isinstance(value, str) and _UNSTORABLE.search(value):
-        return _UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", value)
-    return value
+    return storable_text(value) if isinstance(value, str) else value
 
 
 def _require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -34,7 +34,7 @@ from bot.events import (
 from bot.loops import Backoff, sleep_or_stop
 from bot.mentions import MentionDetector
 from bot.telegram import TelegramError, TelegramGateway, TelegramRetryAfter
-from bot.text import is_int64
+from bot.text import is_int64, storable_text
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
@@ -125,19 +125,19 @@ class UpdateIngestor:
             self.stats.malformed += 1
             update_id = raw["update_id"]
             log.warning("malformed update kept for inspection: %s", exc, extra={"update_id": update_id})
-            return InboxItem(update_id=update_id, kind="malformed", payload=_storable(raw))
+            return InboxItem(update_id=update_id, kind="malformed", payload=_storable_payload(raw))
         if isinstance(event, IncomingMessage):
             if not self._keeps(event):
                 self.stats.dropped_untagged += 1
                 return None
             kind = event.kind
-            item = InboxItem(event.update_id, kind, _storable(raw), event.chat.id, event.message_id)
+            item = InboxItem(event.update_id, kind, _storable_payload(raw), event.chat.id, event.message_id)
         else:
             kind = "callback_query" if isinstance(event, CallbackPress) else event.kind
             if kind not in _KEEP_KINDS:
                 self.stats.dropped_other += 1
                 return None
-            item = InboxItem(event.update_id, kind, _storable(raw))
+            item = InboxItem(event.update_id, kind, _storable_payload(raw))
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
         return item
 
@@ -167,7 +167,7 @@ class UpdateIngestor:
         return len(new_ids)
 
 
-def _storable(payload: dict[str, Any]) -> dict[str, Any]:
+def _storable_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The update as every database takes it: one value no column can hold (NaN, a lone surrogate)
     must not fail the whole batch's insert, and so stall the polling that retries it."""
     try:
@@ -180,7 +180,7 @@ def _storable(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return storable_text(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from bot.classifier.base import Classification, MessageContext
 from bot.config import Config
+from bot.text import KAZAKH_LETTER
 
 _WORD = r"[\w\u0400-\u04ff]"
-_KAZAKH_LETTERS = re.compile(r"[әғқңөұүһі]", re.IGNORECASE)
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 
@@ -50,7 +50,7 @@ def _pattern(words: Iterable[str]) -> re.Pattern[str] | None:
 
 def detect_language(text: str) -> str:
     """ru, kk, en, mixed or unknown, from the scripts and Kazakh letters used."""
-    kazakh = bool(_KAZAKH_LETTERS.search(text))
+    kazakh = bool(KAZAKH_LETTER.search(text.lower()))
     cyrillic = len(_CYRILLIC.findall(text))
     latin = len(_LATIN.findall(re.sub(r"@\w+|https?://\S+", "", text)))
     if not cyrillic and not latin and not kazakh:

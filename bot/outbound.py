@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.cards import CAPTION_LIMIT
 from bot.config import Config
 from bot.events import IncomingMessage
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.ratelimit import RateLimiter
 from bot.telegram import (
     Keyboard,
@@ -214,7 +214,7 @@ class Acknowledger:
         if self._limiter.reserve(chat_id) > 0:
             return False
         self._last[chat_id] = now
-        language = "kk" if (message.sender and message.sender.language_code == "kk") else "ru"
+        language = "kk" if (message.sender and message.sender.language_code == "kk") else DEFAULT_LANGUAGE
         text = t(
             "ack.forwarded", language, department=self._department_name(department, language), number=number
         )

@@ -19,7 +19,7 @@ from bot.classifier.base import MessageContext
 from bot.config import Config
 from bot.domain import ComplaintSource, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage, User
-from bot.i18n import LANGUAGES, normalize_language, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
 from bot.lifecycle import CardState
 from bot.pipeline import ComplaintIntake, Draft
 from bot.retention import DataEraser, RefreshCard
@@ -176,7 +176,7 @@ class ResidentOffice:
                 language=normalize_language(sender.language_code),
             )
             await uow.commit()
-            lang = resident.language or "ru"
+            lang = resident.language or DEFAULT_LANGUAGE
             blocked = resident.blocked
         text = message.text.strip()
         command, _, argument = text.partition(" ")
@@ -585,7 +585,7 @@ class ResidentNotifier:
             )
         if row is None or resident is None or resident.blocked:
             return False
-        lang = resident.language or "ru"
+        lang = resident.language or DEFAULT_LANGUAGE
         department = self._config.department_name(row.department_id, lang)
         text = t(
             f"notify.{event}",

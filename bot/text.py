@@ -8,6 +8,7 @@ half. No Telegram library is imported: handlers, the digest and tests share thes
 
 from __future__ import annotations
 
+import re
 from typing import TypeGuard
 
 __all__ = [
@@ -29,6 +30,14 @@ _ERRORS = "surrogatepass"
 # (and at most _WORD_WINDOW_MAX units): a single long URL should not shrink to almost nothing.
 _WORD_WINDOW_SHARE = 3
 _WORD_WINDOW_MAX = 100
+
+
+# PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded; each becomes U+FFFD, which is
+# also one UTF-16 unit, so entity offsets stay valid.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+# the nine letters Kazakh Cyrillic adds to Russian's: one of them in a word makes it Kazakh (lowercase text)
+KAZAKH_LETTER = re.compile("[әғқңөұүһі]")
 
 
 def utf16_len(text: str) -> int:
@@ -160,3 +169,8 @@ def parse_number(text: str, *, signed: bool = False) -> int | None:
         return None
     number = int(text)
     return number if is_int64(number) else None
+
+
+def storable_text(text: str) -> str:
+    """`text` as every database stores it: NUL and lone surrogates replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\N{REPLACEMENT CHARACTER}", text) if _UNSTORABLE.search(text) else text

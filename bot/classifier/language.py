@@ -14,11 +14,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from bot.text import KAZAKH_LETTER
+
 __all__ = ["LanguageVotes", "detect_language", "language_from_votes", "language_votes"]
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _URL_OR_TAG = re.compile(r"(?:https?://|www\.|t\.me/)\S+|@\w+", re.IGNORECASE)
-_KAZAKH_CYRILLIC = re.compile(r"[әғқңөұүһі]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH_LATIN_LETTERS = re.compile(r"[áǵńóúýäğñöşūüı]")
 _RUSSIAN_ONLY = re.compile(r"[щё]")  # ъ, э are in Kazakh loanwords too (подъезд, электр)
@@ -768,7 +769,7 @@ class LanguageVotes:
 @functools.lru_cache(maxsize=50_000)
 def _vote(word: str) -> str | None:
     if _CYRILLIC.search(word):
-        if _KAZAKH_CYRILLIC.search(word) or word in _KAZAKH_PLAIN:
+        if KAZAKH_LETTER.search(word) or word in _KAZAKH_PLAIN:
             return "kk"
         if word in _RUSSIAN or _RUSSIAN_ONLY.search(word):
             return "ru"

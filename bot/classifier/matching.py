@@ -8,13 +8,13 @@ is tried first), or when the rest is a chain of known endings: "иттер" and 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.classifier.normalize import fold_token, is_cyrillic, normalize, script
+from bot.text import KAZAKH_LETTER
 
 __all__ = ["FREE_PREFIX", "PhraseMatcher", "StemIndex", "is_ending_chain", "stem_word"]
 
@@ -235,7 +235,6 @@ _STRIP = sorted(
     key=len,
     reverse=True,
 )
-_KAZAKH_LETTER = re.compile(r"[әғқңөұүһі]")
 _MIN_STEM = 3
 
 
@@ -259,7 +258,7 @@ def is_ending_chain(rest: str, latin: bool) -> bool:
 
 def stem_word(word: str) -> str:
     """A normalised word without its Russian ending, so inflected forms match it."""
-    if _KAZAKH_LETTER.search(word) or not is_cyrillic(word):
+    if KAZAKH_LETTER.search(word) or not is_cyrillic(word):
         return word
     for ending in _STRIP:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:

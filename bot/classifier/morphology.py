@@ -19,12 +19,13 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from bot.text import KAZAKH_LETTER
+
 __all__ = ["WordForms", "kazakh_stem"]
 
 WORD_CACHE_SIZE = 200_000
 
 # Letters only Kazakh Cyrillic has: such a word is never Russian, whatever pymorphy3 would guess.
-_KAZAKH_LETTERS = re.compile("[әғқңөұүһі]")
 _CYRILLIC = re.compile("[а-яё]")
 _LATIN = re.compile("[a-z]")
 
@@ -96,7 +97,7 @@ class WordForms:
 
     def _base(self, word: str) -> str:
         if _CYRILLIC.search(word):
-            if _KAZAKH_LETTERS.search(word):
+            if KAZAKH_LETTER.search(word):
                 return kazakh_stem(word)
             if not self._morph.word_is_known(word) and _KAZAKH_ENDING.search(word):
                 # Kazakh written without its own letters ("компанияны", "полигонда"): pymorphy3 would
