@@ -21,7 +21,7 @@ from bot.deadlines import DeadlinePolicy
 from bot.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.events import CallbackPress, IncomingMessage
 from bot.i18n import DEFAULT_LANGUAGE, t, t_html
-from bot.lifecycle import ON_DESK, TAKEABLE, CardState
+from bot.lifecycle import ON_DESK, TAKEABLE, CardState, start_afresh
 from bot.loops import outlast
 from bot.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
@@ -333,9 +333,8 @@ class DeskActions:
             return DeskResult(None, picker=self._renderer.keyboard(row.id, row.department_id, row.status))
         row.category, row.department_id, row.needs_triage = category, target, False
         row.alternative_category, row.alternative_confidence = None, None  # staff chose: no "or" left
-        # the new department gets its own full deadline
-        row.deadline_at = self._deadlines.deadline(utcnow(), category, target)
-        row.reminded_at, row.escalation_level, row.escalated_at = None, 0, None
+        old_chat, old_message = row.card_chat_id, row.card_message_id
+        start_afresh(row, self._deadlines.deadline(utcnow(), category, target))
         await uow.complaints.change_status(
             row,
             ComplaintStatus.QUEUED,
@@ -351,8 +350,6 @@ class DeskActions:
                 "previous_department": previous_department,
             },
         )
-        old_chat, old_message = row.card_chat_id, row.card_message_id
-        row.card_state, row.card_chat_id, row.card_message_id = None, None, None
         # a prompt posted in the old chat must not resolve it, even should it come back there later
         await uow.desk_prompts.close(row.id)
         notices = await self._owe(uow, [Notice(row.id, "rerouted")] if target != previous_department else [])

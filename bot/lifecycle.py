@@ -16,7 +16,9 @@ after each send so a crash leaves a trace of a possible send.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -31,6 +33,7 @@ __all__ = [
     "ComplaintStatus",
     "InvalidTransition",
     "check_transition",
+    "start_afresh",
     "statuses",
 ]
 
@@ -131,3 +134,24 @@ class CardState(StrEnum):
 
 # listed in a combined message rather than on a card of its own
 LISTED = frozenset({CardState.COMBINED, CardState.OPENING})
+
+
+class _Afresh(Protocol):
+    """The parts of a complaint a fresh start resets (a stored complaint row has them)."""
+
+    card_state: str | None
+    card_chat_id: int | None
+    card_message_id: int | None
+    deadline_at: datetime | None
+    reminded_at: datetime | None
+    escalation_level: int
+    escalated_at: datetime | None
+
+
+def start_afresh(complaint: _Afresh, deadline_at: datetime | None) -> None:
+    """A complaint that starts over in a department — rerouted by staff, moved there by its author's
+    edit, or reopened — gets a new card, that department's full deadline, and no reminder or
+    escalation yet: the old department's lateness does not follow it."""
+    complaint.card_state, complaint.card_chat_id, complaint.card_message_id = None, None, None
+    complaint.deadline_at = deadline_at
+    complaint.reminded_at, complaint.escalation_level, complaint.escalated_at = None, 0, None

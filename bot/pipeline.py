@@ -23,6 +23,7 @@ from bot.duplicates import DuplicateFinder
 from bot.events import IncomingMessage, User
 from bot.i18n import normalize_language
 from bot.latency import LatencyHistogram
+from bot.lifecycle import start_afresh
 from bot.mentions import Mention, MentionDetector
 from storage.base import utcnow
 from storage.models import ComplaintRow
@@ -206,9 +207,7 @@ class ComplaintIntake:
             await uow.complaints.change_status(
                 row, ComplaintStatus.QUEUED, actor="resident", actor_user_id=actor_user_id, action="reopened"
             )
-            row.card_state, row.card_chat_id, row.card_message_id = None, None, None
-            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
-            row.reminded_at, row.escalation_level, row.escalated_at = None, 0, None
+            start_afresh(row, self._deadlines.deadline(utcnow(), row.category, row.department_id))
             await uow.commit()
             department = row.department_id
         await self._enqueuer.enqueue(complaint_id, department)
@@ -315,10 +314,9 @@ class ComplaintIntake:
         )
         moved = row.department_id != previous_department
         if moved:
-            # the card in the old department's chat stays as history; the new one gets a fresh card
-            row.card_state = None
-            row.card_chat_id = None
-            row.card_message_id = None
+            # the card in the old department's chat stays as history; the new one gets a fresh card,
+            # and the new department its full deadline, as when staff reroute it
+            start_afresh(row, self._deadlines.deadline(utcnow(), row.category, row.department_id))
             # a prompt for a comment in the old department's chat must not resolve it if it comes back
             await uow.desk_prompts.close(row.id)
         requeue = not status.is_final and status is not ComplaintStatus.NEW
