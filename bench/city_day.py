@@ -48,10 +48,10 @@ from sqlalchemy import func, make_url, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.harness import ROOT, bench_config, spawn_bot, stop, wait_for_polling
-from bot.app import build_resources
+from bot.app.resources import build_resources
 from bot.classifier import build_classifier, default_cache_dir
 from bot.config import Config, load_config
-from bot.mentions import MentionDetector
+from bot.core.mentions import MentionDetector
 from storage import migrate
 from storage.db import create_engine
 from storage.models import ComplaintRow, InboxRow
@@ -503,7 +503,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _classifier(config: Config) -> Callable[[str], Any]:
     if config.classifier.engine == "keywords":
-        from bot.keyword_classifier import KeywordClassifier
+        from bot.classifier.keyword_engine import KeywordClassifier
 
         return KeywordClassifier(config).classify
     cache = Path(os.environ.get("SHAGYM_CACHE_DIR") or ROOT / default_cache_dir())

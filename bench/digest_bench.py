@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bot.config import Config, load_config
-from bot.digests import DigestBuilder, DigestRecipient, previous_run
+from bot.services.digests import DigestBuilder, DigestRecipient, previous_run
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow

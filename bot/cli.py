@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Config, ConfigError, default_config_path, load_config
-from bot.text import is_int64
+from bot.core.text import is_int64
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +146,7 @@ def _run_migrate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
 
 def _run_bot(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from bot.runtime import run_bot
+    from bot.app.runtime import run_bot
 
     config = _load(args.config, stderr)
     if config is None:
@@ -155,12 +155,12 @@ def _run_bot(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 async def _send_digests(config: Config, key: str | None, stdout: TextIO) -> int:
-    from bot.app import build_resources
-    from bot.digest_service import DigestService
-    from bot.digests import DigestBuilder
-    from bot.outbound import Outbound
-    from bot.ratelimit import RateLimiter
-    from bot.runtime import open_gateway
+    from bot.app.resources import build_resources
+    from bot.app.runtime import open_gateway
+    from bot.services.digest_service import DigestService
+    from bot.services.digests import DigestBuilder
+    from bot.telegram.outbound import Outbound
+    from bot.telegram.ratelimit import RateLimiter
     from storage.base import utcnow
 
     async with build_resources(config) as resources, open_gateway(config) as gateway:
@@ -194,9 +194,9 @@ def _run_digest(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int
 
 
 async def _erase_resident(config: Config, user_id: int, stdout: TextIO) -> int:
-    from bot.app import build_resources
-    from bot.pipeline import Enqueuer
-    from bot.retention import DataEraser
+    from bot.app.resources import build_resources
+    from bot.services.pipeline import Enqueuer
+    from bot.services.retention import DataEraser
 
     async with build_resources(config) as resources:
         # the running bot's delivery workers pick the queued cards up and edit them without the author
@@ -228,8 +228,8 @@ async def _erase_resident(config: Config, user_id: int, stdout: TextIO) -> int:
 
 
 async def _expire(config: Config, stdout: TextIO) -> int:
-    from bot.app import build_resources
-    from bot.retention import DataEraser
+    from bot.app.resources import build_resources
+    from bot.services.retention import DataEraser
     from storage.base import utcnow
 
     async with build_resources(config) as resources:

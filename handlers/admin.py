@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.events import IncomingMessage, MalformedUpdate, parse_chat
+from bot.core.events import IncomingMessage, MalformedUpdate, parse_chat
 from handlers.context import HandlerContext
 from storage.base import utcnow
 

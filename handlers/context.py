@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.cards import CardRenderer
 from bot.config import Config
-from bot.delivery import CardDelivery
-from bot.desk import DeskActions
-from bot.digest_service import DigestService
-from bot.notices import NoticeSender
-from bot.outbound import Acknowledger, Outbound
-from bot.pipeline import ComplaintIntake
-from bot.residents import ResidentNotifier, ResidentOffice
+from bot.services.desk import DeskActions
+from bot.services.digest_service import DigestService
+from bot.services.notices import NoticeSender
+from bot.services.pipeline import ComplaintIntake
+from bot.services.residents import ResidentNotifier, ResidentOffice
+from bot.telegram.outbound import Acknowledger, Outbound
+from bot.views.cards import CardRenderer
+from bot.workers.delivery import CardDelivery
 from storage.uow import UnitOfWork
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from bot.desk import DeskResult
-from bot.events import CallbackPress, IncomingMessage
-from bot.loops import outlast
+from bot.core.events import CallbackPress, IncomingMessage
+from bot.services.desk import DeskResult
 from bot.telegram import TelegramError
+from bot.workers.loops import outlast
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.events import IncomingMessage
-from bot.pipeline import IntakeResult
+from bot.core.events import IncomingMessage
+from bot.services.pipeline import IntakeResult
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.events import CallbackPress, IncomingMessage
-from bot.residents import Reply
+from bot.core.events import CallbackPress, IncomingMessage
+from bot.services.residents import Reply
 from handlers.context import HandlerContext
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.domain import ComplaintStatus, InboxStatus
+from bot.core.domain import ComplaintStatus, InboxStatus
 from storage.base import Base, BigIntPK, UTCDateTime, utcnow
 from storage.queues.sql import QueueEntryRow
 

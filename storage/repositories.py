@@ -11,8 +11,8 @@ from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import ComplaintStatus, InboxStatus, check_transition
-from bot.lifecycle import ON_DESK, UNRESOLVED, CardState, statuses
+from bot.core.domain import ComplaintStatus, InboxStatus, check_transition
+from bot.core.lifecycle import ON_DESK, UNRESOLVED, CardState, statuses
 from storage.base import utcnow
 from storage.models import (
     ChatRow,

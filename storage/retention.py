@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, func, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.domain import ComplaintSource, ComplaintStatus, InboxStatus
-from bot.lifecycle import FINAL, statuses
+from bot.core.domain import ComplaintSource, ComplaintStatus, InboxStatus
+from bot.core.lifecycle import FINAL, statuses
 from storage.models import ComplaintEventRow, ComplaintRow, ConversationRow, InboxRow, NoticeRow, ResidentRow
 
 FINAL_STATUSES = statuses(FINAL)

@@ -2,7 +2,7 @@
 
 The cache key is a hash of the corpus, the corrections (if any), the scikit-learn version, the
 feature version, the lexicon and the heads' hyper-parameters: change any of them and the model is
-retrained, once. Training takes seconds and runs at start-up in a thread (`bot.runtime` calls
+retrained, once. Training takes seconds and runs at start-up in a thread (`bot.app.runtime` calls
 `build_classifier` through `asyncio.to_thread`); loading a cached model takes well under a second and
 does not import scikit-learn.
 

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.text import KAZAKH_LETTER
+from bot.core.text import KAZAKH_LETTER
 
 __all__ = ["LanguageVotes", "detect_language", "language_from_votes", "language_votes"]
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.classifier.normalize import fold_token, is_cyrillic, normalize, script
-from bot.text import KAZAKH_LETTER
+from bot.core.text import KAZAKH_LETTER
 
 __all__ = ["FREE_PREFIX", "PhraseMatcher", "StemIndex", "is_ending_chain", "stem_word"]
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from bot.text import KAZAKH_LETTER
+from bot.core.text import KAZAKH_LETTER
 
 __all__ = ["WordForms", "kazakh_stem"]
 

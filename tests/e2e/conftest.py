@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_resources
+from bot.app.resources import build_resources
+from bot.app.runtime import ShagymBot, build_classifier, open_gateway
 from bot.config import Config, load_config
-from bot.runtime import ShagymBot, build_classifier, open_gateway
 from tests.conftest import EXAMPLE_CONFIG
 from tests.fakes.bot_api import FakeBotAPI
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from bot.app import build_resources
+from bot.app.resources import build_resources
 from bot.config import Config
 from storage.models import ComplaintEventRow, ComplaintRow
 from tests.e2e.conftest import CITY_CHAT, RESIDENT, running_bot

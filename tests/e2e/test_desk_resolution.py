@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.app import build_resources
+from bot.app.resources import build_resources
 from bot.config import Config
 from tests.e2e.conftest import CITY_CHAT, ROADS_CHAT, running_bot
 from tests.e2e.test_desk import STAFF, UTILITIES_CHAT, complaint, events, file_private, press

@@ -29,7 +29,7 @@ def cards(fake: FakeBotAPI, chat_id: int) -> list[SentCall]:
 
 
 async def count(bot_config: Config, model: type, **where: object) -> int:
-    from bot.app import build_resources
+    from bot.app.resources import build_resources
 
     async with build_resources(bot_config, prepare=False) as resources, resources.unit_of_work() as uow:
         query = select(func.count()).select_from(model)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from bot.config import Config
-from bot.i18n import t
+from bot.views.i18n import t
 from tests.e2e.conftest import running_bot
 from tests.e2e.test_desk import STAFF, UTILITIES_CHAT, complaint, file_private, press
 from tests.e2e.test_residents import Resident

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import build_resources
+from bot.app.resources import build_resources
+from bot.app.runtime import ShagymBot, build_classifier, open_gateway
 from bot.config import Config
-from bot.runtime import ShagymBot, build_classifier, open_gateway
 from tests.conftest import redis_url
 from tests.e2e.conftest import CITY_CHAT, RESIDENT, UTILITIES_CHAT, e2e_config, running_bot
 from tests.fakes.bot_api import FakeBotAPI

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.app.runtime import ShagymBot
 from bot.config import Config
-from bot.runtime import ShagymBot
 from storage.models import ComplaintRow, InboxRow, ResidentRow
 from tests.e2e.conftest import ADMIN, running_bot
 from tests.e2e.test_residents import Resident, data_starting

@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import build_resources
+from bot.app.resources import build_resources
+from bot.app.runtime import ShagymBot
 from bot.config import Config
-from bot.logs import RedactingFilter
-from bot.runtime import ShagymBot
+from bot.ops.logs import RedactingFilter
 from storage import migrate
 from storage.db import create_engine
 from storage.models import InboxRow

@@ -11,10 +11,10 @@ from itertools import count
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import digests
 from bot.config import Config
-from bot.digests import ChartData, Digest, DigestBuilder, DigestRecipient
-from bot.text import utf16_len
+from bot.core.text import utf16_len
+from bot.services import digests
+from bot.services.digests import ChartData, Digest, DigestBuilder, DigestRecipient
 from storage.models import ComplaintRow, ResidentRow
 
 END = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)  # 09:00 in Astana

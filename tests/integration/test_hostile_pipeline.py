@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.app import Resources, sync_directory
+from bot.app.resources import Resources, sync_directory
+from bot.app.runtime import ShagymBot
 from bot.classifier import build_classifier
 from bot.config import Config, load_config
-from bot.ingress import UpdateIngestor
-from bot.mentions import MentionDetector
-from bot.runtime import ShagymBot
+from bot.core.mentions import MentionDetector
+from bot.ingress.receiver import UpdateIngestor
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow, InboxRow

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import build_resources, sync_directory
+from bot.app.resources import build_resources, sync_directory
 from bot.config import Config
-from bot.leases import Leadership
+from bot.workers.leases import Leadership
 from storage.models import DepartmentRow, InboxRow, LeaseRow, OfficialRow
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.notices import NoticeSender
+from bot.services.notices import NoticeSender
 from bot.telegram import TelegramForbidden, TelegramTransientError
 from storage.models import NoticeRow
 from storage.uow import UnitOfWork

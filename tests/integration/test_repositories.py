@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Config, WatchConfig
-from bot.domain import ComplaintSource, ComplaintStatus, InvalidTransition
+from bot.core.domain import ComplaintSource, ComplaintStatus, InvalidTransition
 from storage.models import ComplaintRow
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Config, RetentionConfig
-from bot.digests import DigestBuilder, DigestRecipient
-from bot.retention import DataEraser, ExpiryReport
+from bot.services.digests import DigestBuilder, DigestRecipient
+from bot.services.retention import DataEraser, ExpiryReport
 from storage.models import (
     ComplaintEventRow,
     ComplaintRow,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards import CAPTION_LIMIT, CardData, CardRenderer
 from bot.classifier import ModelClassifier
 from bot.classifier.base import Alternative, Classification, MessageContext
 from bot.classifier.engine import TORN_RATIO
 from bot.classifier.features import Analysis
+from bot.classifier.keyword_engine import KeywordClassifier
 from bot.classifier.model import HeadScores
 from bot.config import Config
-from bot.keyword_classifier import KeywordClassifier
-from bot.text import utf16_len
+from bot.core.text import utf16_len
+from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer
 from tests.conftest import EXAMPLE_CONFIG
 from tests.unit.test_classify_cli import _run, cache_dir  # noqa: F401 (the session's trained model)
 from tests.unit.test_pipeline import UTILITIES_CHAT, Harness, harness, mention  # noqa: F401

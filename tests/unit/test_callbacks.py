@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callbacks import (
+from bot.core.callbacks import (
     CALLBACK_DATA_LIMIT,
     DeskAction,
     DeskButton,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from bot.cards import CAPTION_LIMIT, MESSAGE_LIMIT, CardData, CardRenderer, CombinedLine, message_link
 from bot.config import Config
-from bot.i18n import CATALOG, LANGUAGES
-from bot.text import utf16_len
+from bot.core.text import utf16_len
+from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT, CardData, CardRenderer, CombinedLine, message_link
+from bot.views.i18n import CATALOG, LANGUAGES
 
 
 def card(**overrides: object) -> CardData:

@@ -401,14 +401,14 @@ def test_an_indented_first_key_names_its_line() -> None:
 def test_run_logs_the_warnings_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import logging
 
-    import bot.runtime
+    import bot.app.runtime
 
     served: list[Config] = []
 
     async def serve(config: Config, stop: object) -> None:  # the bot itself is not what is tested here
         served.append(config)
 
-    monkeypatch.setattr(bot.runtime, "serve", serve)
+    monkeypatch.setattr(bot.app.runtime, "serve", serve)
     text = MINIMAL.replace('token: ""', 'token: "123:abc"').replace(
         "aliases: [Сарыаркинский]", 'aliases: ["Сарыаркинский\u00a0"]'
     )
@@ -417,7 +417,7 @@ def test_run_logs_the_warnings_at_start(tmp_path: Path, monkeypatch: pytest.Monk
     handlers, level = root.handlers[:], root.level
     stream = io.StringIO()
     try:
-        assert bot.runtime.run_bot(config, stderr=stream) == 0
+        assert bot.app.runtime.run_bot(config, stderr=stream) == 0
     finally:
         root.handlers[:], root.level = handlers, level
     assert served == [config]

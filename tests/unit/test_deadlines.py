@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Config, DuplicatesConfig
-from bot.deadlines import DeadlinePolicy, WorkingCalendar
-from bot.duplicates import DuplicateFinder, similarity
-from bot.scheduler import Job, Scheduler
+from bot.core.deadlines import DeadlinePolicy, WorkingCalendar
+from bot.services.duplicates import DuplicateFinder, similarity
+from bot.workers.scheduler import Job, Scheduler
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.config import Config
-from bot.digests import (
+from bot.services.digests import (
     DIGEST_TEXTS,
     ChartData,
     DigestBuilder,
@@ -22,7 +22,7 @@ from bot.digests import (
     previous_run,
     render_chart,
 )
-from bot.i18n import LANGUAGES
+from bot.views.i18n import LANGUAGES
 
 ALMATY = ZoneInfo("Asia/Almaty")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.events import CallbackPress, IncomingMessage, MalformedUpdate, UnsupportedUpdate, parse_update
+from bot.core.events import CallbackPress, IncomingMessage, MalformedUpdate, UnsupportedUpdate, parse_update
 
 
 def group_message(**overrides: object) -> dict[str, object]:

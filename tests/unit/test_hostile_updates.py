@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Config
-from bot.events import MalformedUpdate, parse_update
-from bot.ingress import UpdateIngestor
-from bot.logs import RedactingFilter
-from bot.mentions import MentionDetector
+from bot.core.events import MalformedUpdate, parse_update
+from bot.core.mentions import MentionDetector
+from bot.ingress.receiver import UpdateIngestor
+from bot.ops.logs import RedactingFilter
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=50)

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.cards import CAPTION_LIMIT, CardData, CardRenderer, CombinedLine
 from bot.config import Config
-from bot.digests import DigestBuilder, DigestRecipient, Spike, _Item, _Link, _Stats
-from bot.i18n import CATALOG, LANGUAGES, t, t_html
-from bot.text import escape_html
+from bot.core.text import escape_html
+from bot.services.digests import DigestBuilder, DigestRecipient, Spike, _Item, _Link, _Stats
+from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer, CombinedLine
+from bot.views.i18n import CATALOG, LANGUAGES, t, t_html
 from tests.fakes.bot_api import BotAPIError, parse_html
 
 HOSTILE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lifecycle import (
+from bot.core.lifecycle import (
     ALLOWED_TRANSITIONS,
     BEFORE_DELIVERY,
     FINAL,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import configure_logging
+from bot.ops.logs import configure_logging
 
 TOKEN = "123456789:AAExampleExampleExampleExampleExam"
 

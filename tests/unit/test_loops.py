@@ -12,10 +12,10 @@ import pytest
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
-from bot.ingress import Poller
-from bot.loops import Backoff, describe, is_outage, supervise
-from bot.scheduler import Job, Scheduler
+from bot.ingress.receiver import Poller
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
+from bot.workers.loops import Backoff, describe, is_outage, supervise
+from bot.workers.scheduler import Job, Scheduler
 
 PERSONAL = "Айгерим +77011234567"
 

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import LocalizedName, OfficialConfig, load_config
-from bot.events import Chat, Entity, IncomingMessage, ReplyTo, User, parse_update
-from bot.mentions import Mention, MentionDetector
-from bot.text import utf16_len
+from bot.core.events import Chat, Entity, IncomingMessage, ReplyTo, User, parse_update
+from bot.core.mentions import Mention, MentionDetector
+from bot.core.text import utf16_len
 from tests.conftest import EXAMPLE_CONFIG
 
 

@@ -12,12 +12,12 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import Resources, prepare_database, sync_directory
+from bot.app.resources import Resources, prepare_database, sync_directory
+from bot.app.runtime import ShagymBot
+from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config, ConfigError, load_config, parse_config
-from bot.keyword_classifier import KeywordClassifier
-from bot.latency import LatencyHistogram
-from bot.observability import MetricSources, Observability, ShagymCollector, _TailFeeder
-from bot.runtime import ShagymBot
+from bot.ops.latency import LatencyHistogram
+from bot.ops.observability import MetricSources, Observability, ShagymCollector, _TailFeeder
 from bot.telegram import TelegramBadRequest, TelegramForbidden, TelegramRetryAfter, TelegramTransientError
 from storage.db import create_engine, create_session_factory
 from tests.conftest import EXAMPLE_CONFIG

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import Resources, prepare_database, sync_directory
+from bot.app.resources import Resources, prepare_database, sync_directory
+from bot.app.runtime import ShagymBot
+from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config, DeliveryConfig, RateLimitConfig, load_config
-from bot.keyword_classifier import KeywordClassifier
-from bot.ratelimit import RateLimiter
-from bot.runtime import ShagymBot
 from bot.telegram import TelegramForbidden, TelegramRetryAfter, TelegramTransientError
+from bot.telegram.ratelimit import RateLimiter
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow, InboxRow
 from tests.conftest import EXAMPLE_CONFIG

@@ -15,10 +15,10 @@ from pydantic import SecretStr
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut
 
 from bot import telegram as port
-from bot.adapters.aiogram_adapter import aiogram_gateway
-from bot.adapters.ptb_adapter import PtbGateway, ptb_gateway
 from bot.config import TelegramConfig
 from bot.telegram import Button, ReplyButton, TelegramGateway
+from bot.telegram.aiogram_adapter import aiogram_gateway
+from bot.telegram.ptb_adapter import PtbGateway, ptb_gateway
 from tests.fakes.bot_api import NOT_MODIFIED, FakeBotAPI, make_png
 
 CHAT = -1001000000001

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import RateLimitConfig
-from bot.ratelimit import RateLimiter
+from bot.telegram.ratelimit import RateLimiter
 
 
 class Clock:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.cards import CardData, CardRenderer, CombinedLine
 from bot.config import Config
-from bot.events import IncomingMessage, parse_update
+from bot.core.events import IncomingMessage, parse_update
+from bot.views.cards import CardData, CardRenderer, CombinedLine
 from tests.fakes.bot_api import parse_html
 
 

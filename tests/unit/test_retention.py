@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.config import ConfigError, RetentionConfig, parse_config
-from bot.retention import DataEraser, mentions_user, redact_phones
+from bot.services.retention import DataEraser, mentions_user, redact_phones
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow, ResidentRow

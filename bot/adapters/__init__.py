@@ -1,1 +1,0 @@
-"""Telegram framework adapters: each implements bot.telegram.TelegramGateway."""

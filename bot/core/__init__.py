@@ -1,0 +1,1 @@
+"""The domain: complaints and their lifecycle, events, mentions, deadlines, button data; no framework."""

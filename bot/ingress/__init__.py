@@ -1,0 +1,1 @@
+"""How updates arrive: long polling and the webhook, into the inbox."""

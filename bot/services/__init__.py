@@ -1,0 +1,1 @@
+"""Use cases: intake and duplicates, the desk, residents, notices, digests, escalation, retention."""

@@ -1,0 +1,352 @@
+"""The complaint pipeline: mentions → classify → dedupe → store → department queue.
+
+Plain classes with no Telegram library: handlers call them with normalized events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.classifier.base import Classification, Classifier, MessageContext
+from bot.config import Config
+from bot.core.deadlines import DeadlinePolicy
+from bot.core.domain import ComplaintSource, ComplaintStatus
+from bot.core.events import IncomingMessage, User
+from bot.core.lifecycle import start_afresh
+from bot.core.mentions import Mention, MentionDetector
+from bot.ops.latency import LatencyHistogram
+from bot.services.duplicates import DuplicateFinder
+from bot.views.i18n import normalize_language
+from storage.base import utcnow
+from storage.models import ComplaintRow
+from storage.queues import DepartmentQueue
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A complaint a resident composed in the private chat and chose to send."""
+
+    user: User
+    chat_id: int
+    draft_id: int  # the id of the draft's first message: makes filing idempotent
+    text: str
+    photos: tuple[str, ...] = ()
+    location: tuple[float, float] | None = None
+    category: str | None = None  # the resident's choice, overriding the classifier
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What the pipeline did with one message."""
+
+    outcome: str  # created | merged | updated | unchanged | not_complaint | untagged
+    complaint_id: int | None = None
+    department: str | None = None
+    urgent: bool = False
+    original: int | None = None  # merged: the complaint this one repeats
+
+
+def _author_label(user: User) -> str:
+    """How a card names the author: the name, and the @username when there is one."""
+    return user.full_name + (f" (@{user.username})" if user.username else "")
+
+
+def _new_complaint(**fields: Any) -> ComplaintRow:
+    """A complaint row at the start of its lifecycle (column defaults apply only at flush)."""
+    return ComplaintRow(
+        status=ComplaintStatus.NEW.value, duplicate_count=0, reopen_count=0, acknowledged=False, **fields
+    )
+
+
+class Enqueuer:
+    """Puts complaints on their department's queue and records that they are queued."""
+
+    def __init__(
+        self,
+        queue: DepartmentQueue,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        on_enqueued: Callable[[str], None] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._session_factory = session_factory
+        # wakes this process's delivery worker at once; other instances find the entry by polling
+        self.on_enqueued = on_enqueued
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._session_factory)
+
+    async def enqueue(self, complaint_id: int, department: str) -> None:
+        """Queue the card job, then mark the complaint queued (a crash in between is swept up later)."""
+        await self._queue.put(department, {"complaint_id": complaint_id})
+        if self.on_enqueued is not None:
+            self.on_enqueued(department)
+        async with self._uow() as uow:
+            row = await uow.complaints.get(complaint_id)
+            if row is not None and row.status == ComplaintStatus.NEW.value:
+                await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
+                await uow.commit()
+
+    async def sweep_new(self, *, older_than: timedelta = timedelta(0)) -> int:
+        """Queue complaints a crash left in `new` (stored but never put on a queue), and cards opened
+        from a combined message whose queue entry a crash may have lost (a second entry is harmless)."""
+        async with self._uow() as uow:
+            rows = await uow.complaints.by_status(ComplaintStatus.NEW, limit=1000)
+            pending = [(r.id, r.department_id) for r in rows if r.created_at <= utcnow() - older_than]
+            pending += [(r.id, r.department_id) for r in await uow.complaints.opening()]
+        for complaint_id, department in pending:
+            await self.enqueue(complaint_id, department)
+        return len(pending)
+
+
+class ComplaintIntake:
+    """Turns a tagged (or private) message into exactly one complaint on the right queue."""
+
+    def __init__(
+        self,
+        config: Config,
+        detector: MentionDetector,
+        classifier: Classifier,
+        enqueuer: Enqueuer,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self._config = config
+        self._deadlines = DeadlinePolicy(config)
+        self._duplicates = DuplicateFinder(config.duplicates)
+        self._detector = detector
+        self._classifier = classifier
+        self._enqueuer = enqueuer
+        self._session_factory = session_factory
+        self.classify_seconds = LatencyHistogram()  # read by the metrics endpoint
+
+    def _uow(self) -> UnitOfWork:
+        return UnitOfWork(self._session_factory)
+
+    def mentions(self, message: IncomingMessage) -> list[Mention]:
+        """Officials the message tags."""
+        return self._detector.detect(message)
+
+    async def classify(self, message: IncomingMessage) -> Classification:
+        """Classify off the event loop: the model is CPU work."""
+        context = None
+        if message.location is not None:
+            context = MessageContext(message.location.latitude, message.location.longitude)
+        return await self.classify_text(message.text, context)
+
+    async def classify_text(self, text: str, context: MessageContext | None = None) -> Classification:
+        """Classify a text in a worker thread."""
+        started = time.perf_counter()
+        verdict = await asyncio.to_thread(self._classifier.classify, text, context)
+        # includes the wait for a free worker thread: that is the latency the pipeline sees
+        self.classify_seconds.observe(time.perf_counter() - started)
+        return verdict
+
+    def department_for(self, category: str, fallback: str) -> str:
+        """The department that owns `category` (routing is the config's data)."""
+        try:
+            return self._config.category(category).department
+        except KeyError:
+            return fallback
+
+    async def file_draft(self, draft: Draft) -> IntakeResult:
+        """File a resident's private draft as a complaint (idempotent on the draft) and queue it."""
+        context = MessageContext(*draft.location) if draft.location else None
+        verdict = await self.classify_text(draft.text, context)
+        async with self._uow() as uow:
+            existing = await uow.complaints.by_source(draft.chat_id, draft.draft_id)
+            if existing is not None:
+                if existing.status == ComplaintStatus.NEW.value:
+                    await self._enqueuer.enqueue(existing.id, existing.department_id)
+                return IntakeResult("unchanged", existing.id, existing.department_id, existing.urgent)
+            resident = await uow.residents.get_or_create(
+                draft.user.id, username=draft.user.username, full_name=draft.user.full_name or None
+            )
+            row = _new_complaint(
+                source=ComplaintSource.PRIVATE.value,
+                chat_id=draft.chat_id,
+                message_id=draft.draft_id,
+                resident_id=resident.id,
+                author_name=_author_label(draft.user),
+                text=draft.text,
+                officials=[],
+                photos=list(draft.photos),
+                latitude=draft.location[0] if draft.location else None,
+                longitude=draft.location[1] if draft.location else None,
+            )
+            self._apply(row, verdict)
+            row.kind = "complaint"  # the resident chose to file it
+            if draft.category is not None:
+                row.category = draft.category
+                row.department_id = self.department_for(draft.category, row.department_id)
+                row.needs_triage = False
+                row.alternative_category, row.alternative_confidence = None, None  # the resident chose
+            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
+            await uow.complaints.add(row, actor="resident", actor_user_id=draft.user.id)
+            original = await self._merge_if_duplicate(uow, row)
+            await uow.commit()
+            number, department, urgent = row.id, row.department_id, row.urgent
+        return await self._route(number, department, urgent, original)
+
+    async def reopen(self, complaint_id: int, *, actor_user_id: int | None) -> bool:
+        """Send a resolved complaint back to its department with a fresh card; counts the reopening."""
+        async with self._uow() as uow:
+            row = await uow.complaints.get(complaint_id)
+            if row is None or row.status != ComplaintStatus.RESOLVED.value:
+                return False
+            await uow.complaints.change_status(
+                row, ComplaintStatus.QUEUED, actor="resident", actor_user_id=actor_user_id, action="reopened"
+            )
+            start_afresh(row, self._deadlines.deadline(utcnow(), row.category, row.department_id))
+            await uow.commit()
+            department = row.department_id
+        await self._enqueuer.enqueue(complaint_id, department)
+        return True
+
+    async def submit(self, message: IncomingMessage, *, require_mention: bool = True) -> IntakeResult:
+        """Store the message as a complaint (idempotent on chat and message id) and queue it."""
+        mentions = self.mentions(message)
+        if require_mention and not mentions:
+            return IntakeResult("untagged")
+        verdict = await self.classify(message)
+        async with self._uow() as uow:
+            existing = await uow.complaints.by_source(message.chat.id, message.message_id)
+            if existing is not None:
+                return await self._update(uow, existing, message, verdict)
+            if not verdict.complaint:
+                log.info(
+                    "tagged message is not a complaint",
+                    extra={"chat_id": message.chat.id, "kind": verdict.kind},
+                )
+                return IntakeResult("not_complaint")
+            if message.chat.type != "private":
+                await uow.chats.upsert_seen(
+                    message.chat.id,
+                    type=message.chat.type,
+                    title=message.chat.title,
+                    username=message.chat.username,
+                )
+            resident_id = None
+            author_name = None
+            sender = message.sender
+            if message.is_channel_post:
+                author_name = message.chat.title
+            elif sender is not None and not sender.is_bot:
+                resident = await uow.residents.get_or_create(
+                    sender.id,
+                    username=sender.username,
+                    full_name=sender.full_name or None,
+                    language=normalize_language(sender.language_code) if sender.language_code else None,
+                )
+                resident_id = resident.id
+                author_name = _author_label(sender)
+            row = _new_complaint(
+                source=self._source(message).value,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                chat_username=message.chat.username,
+                resident_id=resident_id,
+                author_name=author_name,
+                text=message.text,
+                officials=[m.official_id for m in mentions],
+                photos=list(message.photos),
+                latitude=message.location.latitude if message.location else None,
+                longitude=message.location.longitude if message.location else None,
+            )
+            self._apply(row, verdict)
+            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
+            await uow.complaints.add(row)
+            original = await self._merge_if_duplicate(uow, row)
+            await uow.commit()
+            number, department = row.id, row.department_id
+        return await self._route(number, department, verdict.urgent, original)
+
+    async def _merge_if_duplicate(self, uow: UnitOfWork, row: ComplaintRow) -> int | None:
+        """Merge a new complaint into an open one about the same problem; return the original's number."""
+        candidates = await uow.complaints.similar_candidates(
+            row.department_id, row.category, self._duplicates.window_start(utcnow()), exclude=row.id
+        )
+        original = self._duplicates.best(row, candidates)
+        if original is None:
+            return None
+        await uow.complaints.mark_duplicate(row, original, actor="system")
+        return original.id
+
+    async def _route(self, number: int, department: str, urgent: bool, original: int | None) -> IntakeResult:
+        if original is not None:
+            # the original's card is refreshed to show "+N residents"; no second card
+            await self._enqueuer.enqueue(original, department)
+            log.info("complaint merged", extra={"complaint_id": number, "original": original})
+            return IntakeResult("merged", number, department, urgent, original)
+        await self._enqueuer.enqueue(number, department)
+        log.info("complaint stored", extra={"complaint_id": number, "department": department})
+        return IntakeResult("created", number, department, urgent)
+
+    async def _update(
+        self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
+    ) -> IntakeResult:
+        status = ComplaintStatus(row.status)
+        if not message.is_edit or message.text == row.text:
+            if status is ComplaintStatus.NEW:  # stored, but a crash kept it off the queue
+                await self._enqueuer.enqueue(row.id, row.department_id)
+            return IntakeResult("unchanged", row.id, row.department_id, row.urgent)
+        previous_department = row.department_id
+        row.text = message.text
+        if message.photos:
+            row.photos = list(message.photos)
+        if verdict.complaint and not status.is_final:
+            self._apply(row, verdict)
+        await uow.complaints.log(
+            row,
+            "edited",
+            actor="resident",
+            details={"category": row.category, "department": row.department_id},
+        )
+        moved = row.department_id != previous_department
+        if moved:
+            # the card in the old department's chat stays as history; the new one gets a fresh card,
+            # and the new department its full deadline, as when staff reroute it
+            start_afresh(row, self._deadlines.deadline(utcnow(), row.category, row.department_id))
+            # a prompt for a comment in the old department's chat must not resolve it if it comes back
+            await uow.desk_prompts.close(row.id)
+        requeue = not status.is_final and status is not ComplaintStatus.NEW
+        if requeue and status is not ComplaintStatus.QUEUED and moved:
+            await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system", action="rerouted")
+        await uow.commit()
+        if not status.is_final:
+            # same department: the worker edits the existing card; new department: it sends one
+            await self._enqueuer.enqueue(row.id, row.department_id)
+        return IntakeResult("updated", row.id, row.department_id, row.urgent)
+
+    @staticmethod
+    def _apply(row: ComplaintRow, verdict: Classification) -> None:
+        row.language = verdict.language
+        row.kind = verdict.kind if verdict.complaint else "complaint"
+        row.category = verdict.category
+        row.department_id = verdict.department
+        row.urgent = verdict.urgent
+        row.district = verdict.district
+        row.confidence = verdict.confidence
+        row.needs_triage = verdict.needs_triage
+        # a re-classified edit replaces the old alternative, or clears it when the text is no longer torn
+        alternative = verdict.alternative
+        row.alternative_category = alternative.category if alternative is not None else None
+        row.alternative_confidence = alternative.confidence if alternative is not None else None
+
+    @staticmethod
+    def _source(message: IncomingMessage) -> ComplaintSource:
+        if message.chat.is_private:
+            return ComplaintSource.PRIVATE
+        if message.is_channel_post:
+            return ComplaintSource.CHANNEL
+        return ComplaintSource.GROUP

@@ -1,0 +1,1 @@
+"""What people read: cards, digest texts, the texts in three languages."""

@@ -1,0 +1,1 @@
+"""Long-running loops: the inbox processor, department delivery, the scheduler, leadership."""
