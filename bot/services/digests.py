@@ -49,7 +49,7 @@ from bot.core.domain import ComplaintSource, ComplaintStatus
 from bot.core.lifecycle import UNRESOLVED, statuses
 from bot.core.text import escape_html, split_message, truncate
 from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT, message_link
-from bot.views.i18n import CATALOG, t
+from bot.views.i18n import CatalogSection, t
 from storage.models import ComplaintRow
 
 __all__ = [
@@ -82,10 +82,8 @@ _REJECTED = ComplaintStatus.REJECTED.value
 _DUPLICATE = ComplaintStatus.DUPLICATE.value
 _RESOLVED = ComplaintStatus.RESOLVED.value
 
-# The digest's texts live in the one catalog (bot/i18n.py) under "digest."; this is their view by short key.
-DIGEST_TEXTS: dict[str, dict[str, str]] = {
-    key.removeprefix("digest."): entry for key, entry in CATALOG.items() if key.startswith("digest.")
-}
+# The digest's texts live in the one catalog (bot/views/locales) under "digest."; their view by short key.
+DIGEST_TEXTS = CatalogSection("digest.")
 
 
 def _t(key: str, language: str, **values: Any) -> str:

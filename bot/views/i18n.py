@@ -67,6 +67,23 @@ class TextCatalog(Mapping[str, Mapping[str, str]]):
 CATALOG = TextCatalog()
 
 
+class CatalogSection(Mapping[str, Mapping[str, str]]):
+    """The texts under one key prefix ("digest."), by their short key; read through `catalog`."""
+
+    def __init__(self, prefix: str, catalog: Mapping[str, Mapping[str, str]] = CATALOG) -> None:
+        self._prefix = prefix
+        self._catalog = catalog
+
+    def __getitem__(self, key: str) -> Mapping[str, str]:
+        return self._catalog[self._prefix + key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.removeprefix(self._prefix) for key in self._catalog if key.startswith(self._prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def t(key: str, language: str | None = None, **values: Any) -> str:
     """The text for `key` in `language` (Russian when the language is unknown), formatted with values."""
     entry = CATALOG[key]
