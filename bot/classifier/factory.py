@@ -27,7 +27,8 @@ from pathlib import Path
 from bot.classifier.corpus import CORPUS_DIR, Example, corpus_hash, load_corpus, split_corpus
 from bot.classifier.engine import DistrictPolygons, ModelClassifier
 from bot.classifier.features import FEATURE_VERSION, Analyzer
-from bot.classifier.lexicon import CONCEPTS
+from bot.classifier.language import word_lists_digest
+from bot.classifier.lexicon import load_concepts
 from bot.classifier.model import TrainedModel
 from bot.config import Config
 
@@ -92,7 +93,8 @@ def model_key(corpus: str, corrections: str = "", without: Iterable[str] = ()) -
         "corrections": corrections,
         "sklearn": _sklearn_version(),
         "features": FEATURE_VERSION,
-        "lexicon": hashlib.sha256(json.dumps(CONCEPTS, sort_keys=True).encode()).hexdigest(),
+        "lexicon": hashlib.sha256(json.dumps(load_concepts(), sort_keys=True).encode()).hexdigest(),
+        "words": word_lists_digest(),
         "heads": repr(sorted(HEADS.items())),
         "urgent_threshold": URGENT_THRESHOLD,
         "complaint_threshold": COMPLAINT_THRESHOLD,
