@@ -31,12 +31,10 @@ matplotlib's object API on the Agg backend in a worker thread, so the event loop
 from __future__ import annotations
 
 import asyncio
-import io
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,9 +45,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Config
 from bot.core.domain import ComplaintSource, ComplaintStatus
 from bot.core.lifecycle import UNRESOLVED, statuses
-from bot.core.text import escape_html, split_message, truncate
-from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT, message_link
-from bot.views.i18n import CatalogSection, t
+from bot.core.text import split_message, truncate
+from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT
+from bot.views.digest_chart import ChartData, render_chart
+from bot.views.digest_text import (
+    DIGEST_TEXTS,
+    DigestRecipient,
+    DigestRenderer,
+    Spike,
+    _Item,
+    _Link,
+    _Stats,
+)
 from storage.models import ComplaintRow
 
 __all__ = [
@@ -71,33 +78,11 @@ SPIKE_WINDOWS = 28  # at most this many history windows (a daily digest: exactly
 SPIKE_MIN_COUNT = 3
 SPIKE_SIGMAS = 3.0
 URGENT_LIMIT = 60  # urgent items listed by number; the rest are counted
-MIN_RESOLVED_FOR_SPEED = 3  # a department is ranked by speed only with this many resolutions
-SPEED_RANKED = 3  # how many fastest and slowest departments are shown
-CHART_SIZE_INCHES = (8.0, 6.0)
-CHART_DPI = 100  # 800 x 600 pixels, whatever the data
-CHART_LABEL_LIMIT = 40
 
 OPEN_STATUSES = statuses(UNRESOLVED)
 _REJECTED = ComplaintStatus.REJECTED.value
 _DUPLICATE = ComplaintStatus.DUPLICATE.value
 _RESOLVED = ComplaintStatus.RESOLVED.value
-
-# The digest's texts live in the one catalog (bot/views/locales) under "digest."; their view by short key.
-DIGEST_TEXTS = CatalogSection("digest.")
-
-
-def _t(key: str, language: str, **values: Any) -> str:
-    return t(f"digest.{key}", language, **values)
-
-
-@dataclass(frozen=True)
-class DigestRecipient:
-    """Who gets a digest: an official (city-wide) or a department head (their department only)."""
-
-    key: str  # "official:akim", "head:utilities"
-    chat_id: int
-    language: str
-    department_id: str | None  # None: city-wide
 
 
 @dataclass(frozen=True)
@@ -107,22 +92,6 @@ class Digest:
     parts: list[str]
     chart_png: bytes
     caption: str  # HTML-escaped text, ≤ 1024 UTF-16 units
-
-
-@dataclass(frozen=True)
-class Spike:
-    """A category or district whose count in the period is far above its usual level."""
-
-    kind: str  # "category" | "district"
-    key: str
-    count: int
-    mean: float
-    std: float  # the floored σ used by the rule: max(σ, √μ)
-
-    @property
-    def score(self) -> float:
-        """How many (floored) standard deviations above the mean."""
-        return (self.count - self.mean) / self.std if self.std > 0 else math.inf
 
 
 def find_spikes(
@@ -158,52 +127,6 @@ def previous_run(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:
     return previous
 
 
-# ---------------------------------------------------------------- statistics gathered from the database
-
-
-@dataclass
-class _Link:
-    source: str
-    chat_id: int
-    message_id: int
-    chat_username: str | None
-
-    def url(self) -> str | None:
-        # a private chat's "username" is the resident's own: never link it
-        if self.source == ComplaintSource.PRIVATE.value or self.chat_id > 0:
-            return None
-        return message_link(self.chat_id, self.message_id, self.chat_username)
-
-
-@dataclass
-class _Item:
-    number: int
-    category: str
-    district: str | None
-    status: str
-    link: _Link
-    count: int = 0
-
-
-@dataclass
-class _Stats:
-    new: int = 0
-    new_prev: int = 0
-    resolved: int = 0
-    resolved_prev: int = 0
-    overdue: int = 0
-    overdue_prev: int = 0
-    by_department: dict[str, list[int]] = field(default_factory=dict)  # id -> [new, prev, resolved, overdue]
-    by_category: dict[str, list[int]] = field(default_factory=dict)  # id -> [new, prev, resolved]
-    places: list[tuple[str, str, int, _Link | None]] = field(default_factory=list)
-    repeated: list[_Item] = field(default_factory=list)
-    urgent: list[_Item] = field(default_factory=list)
-    urgent_total: int = 0
-    spikes: list[Spike] = field(default_factory=list)
-    spike_windows: int = 0
-    medians: dict[str, tuple[float, int]] = field(default_factory=dict)  # department -> (seconds, count)
-
-
 def _epoch(dialect: str, column: Any) -> ColumnElement[int]:
     """Whole UTC seconds of a timestamp column, as an integer, on SQLite and PostgreSQL."""
     if dialect == "sqlite":
@@ -222,6 +145,7 @@ class DigestBuilder:
     def __init__(self, config: Config, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._config = config
         self._session_factory = session_factory
+        self._renderer = DigestRenderer(config)
 
     def recipients(self) -> list[DigestRecipient]:
         """Officials with a digest, then department heads when their schedule is set."""
@@ -245,12 +169,12 @@ class DigestBuilder:
         if start >= end:
             raise ValueError("start must be before end")
         stats = await self._collect(recipient.department_id, start, end)
-        text = self._render(stats, recipient, start, end)
-        chart = await asyncio.to_thread(render_chart, self._chart_data(stats, recipient))
+        text = self._renderer.render(stats, recipient, start, end)
+        chart = await asyncio.to_thread(render_chart, self._renderer.chart_data(stats, recipient))
         return Digest(
             parts=split_message(text, MESSAGE_LIMIT),
             chart_png=chart,
-            caption=truncate(self._caption(stats, recipient, start, end), CAPTION_LIMIT),
+            caption=truncate(self._renderer.caption(stats, recipient, start, end), CAPTION_LIMIT),
         )
 
     # ------------------------------------------------------------------------------------------ queries
@@ -449,342 +373,3 @@ class DigestBuilder:
         if key not in table:
             table[key] = [0] * size
         return table[key]
-
-    # ---------------------------------------------------------------------------------------- rendering
-
-    def _department_name(self, department_id: str, lang: str) -> str:
-        return self._config.department_name(department_id, lang)
-
-    def _category_name(self, category_id: str, lang: str) -> str:
-        return self._config.category_name(category_id, lang)
-
-    def _district_name(self, district_id: str | None, lang: str) -> str:
-        if district_id is None:
-            return t("card.district_unknown", lang)
-        return self._config.district_name(district_id, lang)
-
-    def _period(self, start: datetime, end: datetime) -> tuple[str, str]:
-        tz = self._config.tz
-        return (
-            start.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
-            end.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
-        )
-
-    def _render(self, stats: _Stats, recipient: DigestRecipient, start: datetime, end: datetime) -> str:
-        lang = recipient.language
-        e = escape_html
-        head_only = recipient.department_id is not None
-        lines = [f"<b>{e(_t('title', lang, city=self._config.city))}</b>"]
-        if head_only:
-            assert recipient.department_id is not None
-            name = self._department_name(recipient.department_id, lang)
-            lines.append(e(_t("department", lang, name=name)))
-        first, last = self._period(start, end)
-        lines.append(e(_t("period", lang, start=first, end=last)))
-        lines.append(f"<i>{e(_t('compared', lang))}</i>")
-
-        sections: list[list[str]] = []
-        sections.append(
-            [
-                f"<b>{e(_t('section.summary', lang))}</b>",
-                e(_t("summary.new", lang, value=_with_delta(stats.new, stats.new_prev))),
-                e(_t("summary.resolved", lang, value=_with_delta(stats.resolved, stats.resolved_prev))),
-                e(_t("summary.overdue", lang, value=_with_delta(stats.overdue, stats.overdue_prev))),
-            ]
-        )
-
-        if not head_only:
-            section = [f"<b>{e(_t('section.departments', lang))}</b>"]
-            active = [(k, v) for k, v in stats.by_department.items() if v[0] or v[2] or v[3]]
-            active.sort(key=lambda kv: (-kv[1][0], -kv[1][3], self._department_name(kv[0], lang)))
-            for department, (new, prev, resolved, overdue) in active:
-                line = _t(
-                    "department.item",
-                    lang,
-                    name=self._department_name(department, lang),
-                    new=_with_delta(new, prev),
-                    resolved=resolved,
-                    overdue=overdue,
-                )
-                section.append(f"• {e(line)}")
-            if not active:
-                section.append(e(_t("none", lang)))
-            sections.append(section)
-
-        section = [f"<b>{e(_t('section.categories', lang))}</b>"]
-        categories = [(k, v) for k, v in stats.by_category.items() if v[0]]
-        categories.sort(key=lambda kv: (-kv[1][0], self._category_name(kv[0], lang)))
-        for category, (new, prev, _resolved) in categories:
-            section.append(f"• {e(self._category_name(category, lang))}: {e(_with_delta(new, prev))}")
-        if not categories:
-            section.append(e(_t("none", lang)))
-        sections.append(section)
-
-        section = [f"<b>{e(_t('section.repeated', lang))}</b>"]
-        for item in stats.repeated:
-            label = _t(
-                "repeated.duplicates",
-                lang,
-                number=item.number,
-                category=self._category_name(item.category, lang),
-                district=self._district_name(item.district, lang),
-                count=item.count,
-            )
-            section.append(f"• {e(label)}{_anchor(item.link, _t('link.message', lang))}")
-        for category, district, count, link in stats.places:
-            label = _t(
-                "repeated.place",
-                lang,
-                category=self._category_name(category, lang),
-                district=self._district_name(district, lang),
-                count=count,
-            )
-            section.append(f"• {e(label)}{_anchor(link, _t('link.latest', lang))}")
-        if not stats.repeated and not stats.places:
-            section.append(e(_t("none", lang)))
-        sections.append(section)
-
-        section = [f"<b>{e(_t('section.urgent', lang))}</b>"]
-        for item in stats.urgent:
-            label = _t(
-                "urgent.item",
-                lang,
-                number=item.number,
-                category=self._category_name(item.category, lang),
-                district=self._district_name(item.district, lang),
-                status=_status(item.status, lang),
-            )
-            section.append(f"• {e(label)}{_anchor(item.link, _t('link.message', lang))}")
-        if stats.urgent_total > len(stats.urgent):
-            section.append(e(_t("urgent.more", lang, count=stats.urgent_total - len(stats.urgent))))
-        if not stats.urgent_total:
-            section.append(e(_t("none", lang)))
-        sections.append(section)
-
-        section = [f"<b>{e(_t('section.spikes', lang))}</b>"]
-        if stats.spike_windows == 0:
-            section.append(e(_t("spike.no_history", lang)))
-        else:
-            for spike in stats.spikes:
-                name = (
-                    self._category_name(spike.key, lang)
-                    if spike.kind == "category"
-                    else self._district_name(spike.key, lang)
-                )
-                label = _t(
-                    "spike.item",
-                    lang,
-                    kind=_t(f"spike.{spike.kind}", lang),
-                    name=name,
-                    count=spike.count,
-                    mean=_decimal(spike.mean, lang),
-                    std=_decimal(spike.std, lang),
-                )
-                section.append(f"• {e(label)}")
-            if not stats.spikes:
-                section.append(e(_t("none", lang)))
-            section.append(f"<i>{e(_t('spike.rule', lang))}</i>")
-        sections.append(section)
-
-        section = [f"<b>{e(_t('section.speed', lang))}</b>"]
-        if head_only:
-            for department, (median, count) in stats.medians.items():
-                label = _t(
-                    "speed.item",
-                    lang,
-                    name=self._department_name(department, lang),
-                    duration=_duration(median, lang),
-                    count=count,
-                )
-                section.append(f"• {e(label)}")
-        else:
-            ranked = sorted(
-                ((m, n, d) for d, (m, n) in stats.medians.items() if n >= MIN_RESOLVED_FOR_SPEED),
-                key=lambda x: (x[0], x[2]),
-            )
-            # fastest and slowest never overlap; a single ranked department is listed on its own
-            shown = min(SPEED_RANKED, len(ranked) // 2)
-            groups = [("speed.fastest", ranked[:shown]), ("speed.slowest", ranked[::-1][:shown])]
-            if len(ranked) == 1:
-                groups = [("", ranked)]
-            for heading, group in groups:
-                if heading and group:
-                    section.append(f"<i>{e(_t(heading, lang))}</i>")
-                for median, count, department in group:
-                    label = _t(
-                        "speed.item",
-                        lang,
-                        name=self._department_name(department, lang),
-                        duration=_duration(median, lang),
-                        count=count,
-                    )
-                    section.append(f"• {e(label)}")
-        if len(section) == 1:
-            section.append(e(_t("none", lang)))
-        sections.append(section)
-
-        return "\n".join(lines) + "\n\n" + "\n\n".join("\n".join(s) for s in sections)
-
-    def _caption(self, stats: _Stats, recipient: DigestRecipient, start: datetime, end: datetime) -> str:
-        lang = recipient.language
-        first, last = self._period(start, end)
-        chart = "chart.departments" if recipient.department_id is None else "chart.categories"
-        lines = [_t(chart, lang), _t("period", lang, start=first, end=last)]
-        if recipient.department_id is not None:
-            lines.insert(0, _t("department", lang, name=self._department_name(recipient.department_id, lang)))
-        lines.append(
-            " · ".join(
-                [
-                    _t("summary.new", lang, value=_with_delta(stats.new, stats.new_prev)),
-                    _t("summary.resolved", lang, value=_with_delta(stats.resolved, stats.resolved_prev)),
-                    _t("summary.overdue", lang, value=_with_delta(stats.overdue, stats.overdue_prev)),
-                ]
-            )
-        )
-        return escape_html("\n".join(lines))
-
-    def _chart_data(self, stats: _Stats, recipient: DigestRecipient) -> ChartData:
-        lang = recipient.language
-        rows: list[tuple[str, int, int]]
-        if recipient.department_id is None:
-            known = [d.id for d in self._config.departments]
-            keys = known + sorted(k for k in stats.by_department if k not in known)
-            rows = [(self._department_name(k, lang), *_pick(stats.by_department.get(k), 0, 2)) for k in keys]
-            title = _t("chart.departments", lang)
-        else:
-            own = [c.id for c in self._config.categories if c.department == recipient.department_id]
-            keys = own + sorted(k for k in stats.by_category if k not in own)
-            rows = [(self._category_name(k, lang), *_pick(stats.by_category.get(k), 0, 2)) for k in keys]
-            title = _t("chart.categories", lang)
-        rows.sort(key=lambda r: (-(r[1] + r[2]), r[0]))
-        return ChartData(
-            title=title,
-            new_label=_t("chart.new", lang),
-            resolved_label=_t("chart.resolved", lang),
-            axis_label=_t("chart.axis", lang),
-            empty_label=_t("chart.empty", lang),
-            rows=tuple(rows),
-        )
-
-
-_STATUSES = frozenset(s.value for s in ComplaintStatus)
-
-
-def _status(status: str, lang: str) -> str:
-    return t(f"status.{status}", lang) if status in _STATUSES else status
-
-
-def _pick(values: list[int] | None, new: int, resolved: int) -> tuple[int, int]:
-    return (values[new], values[resolved]) if values else (0, 0)
-
-
-def _with_delta(value: int, previous: int) -> str:
-    """Like "12 (▲ +4)", "8 (▼ −2)", "5 (±0)"."""
-    change = value - previous
-    if change > 0:
-        return f"{value} (▲ +{change})"
-    if change < 0:
-        return f"{value} (▼ −{-change})"
-    return f"{value} (±0)"
-
-
-def _decimal(value: float, lang: str) -> str:
-    text = f"{value:.1f}"
-    return text if lang == "en" else text.replace(".", ",")
-
-
-def _duration(seconds: float, lang: str) -> str:
-    """Like "2 д 5 ч", "3 ч 20 мин", "45 мин" (at least 1 minute)."""
-    minutes = max(1, round(seconds / 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    day, hour, minute = _t("unit.day", lang), _t("unit.hour", lang), _t("unit.minute", lang)
-    if days:
-        return f"{days} {day} {hours} {hour}" if hours else f"{days} {day}"
-    if hours:
-        return f"{hours} {hour} {minutes} {minute}" if minutes else f"{hours} {hour}"
-    return f"{minutes} {minute}"
-
-
-def _anchor(link: _Link | None, label: str) -> str:
-    url = link.url() if link is not None else None
-    if url is None:
-        return ""
-    return f' — <a href="{escape_html(url, quote=True)}">{escape_html(label)}</a>'
-
-
-# ------------------------------------------------------------------------------------------------ chart
-
-
-@dataclass(frozen=True)
-class ChartData:
-    """What the chart shows, already in the recipient's language."""
-
-    title: str
-    new_label: str
-    resolved_label: str
-    axis_label: str
-    empty_label: str
-    rows: tuple[tuple[str, int, int], ...]  # label, new, resolved
-
-
-@lru_cache(maxsize=1)
-def _font_chars() -> frozenset[int]:
-    """Code points the default font can draw (a missing glyph is a warning, and tests make those errors)."""
-    from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
-
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
-    return frozenset(FT2Font(path).get_charmap())
-
-
-def _drawable(text: str) -> str:
-    chars = _font_chars()
-    cleaned = "".join(ch for ch in text if ord(ch) in chars or ch == " ").strip()
-    return cleaned.replace("$", r"\$")  # no mathtext
-
-
-def render_chart(data: ChartData) -> bytes:
-    """A PNG of horizontal bars, new vs resolved per row; fixed 800×600 px. Blocking: run in a thread."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    figure = Figure(figsize=CHART_SIZE_INCHES, dpi=CHART_DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    axes.set_title(_drawable(data.title))
-    rows = list(data.rows) if any(new or resolved for _, new, resolved in data.rows) else []
-    if not rows:
-        axes.text(0.5, 0.5, _drawable(data.empty_label), ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-    else:
-        labels = [_drawable(truncate(label, CHART_LABEL_LIMIT)) for label, _, _ in rows]
-        positions = list(range(len(rows)))
-        height = 0.4
-        new_bars = axes.barh(
-            [p - height / 2 for p in positions],
-            [r[1] for r in rows],
-            height=height,
-            label=_drawable(data.new_label),
-            color="#d9822b",
-        )
-        resolved_bars = axes.barh(
-            [p + height / 2 for p in positions],
-            [r[2] for r in rows],
-            height=height,
-            label=_drawable(data.resolved_label),
-            color="#2b8a3e",
-        )
-        axes.set_yticks(positions, labels, fontsize=8 if len(rows) > 12 else 9)
-        axes.invert_yaxis()
-        axes.set_xlabel(_drawable(data.axis_label))
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(axis="x", alpha=0.3)
-        for bars, values in ((new_bars, [r[1] for r in rows]), (resolved_bars, [r[2] for r in rows])):
-            axes.bar_label(bars, labels=[str(v) if v else "" for v in values], padding=2, fontsize=8)
-        axes.margins(x=0.08)
-        axes.legend(loc="best")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=CHART_DPI, metadata={"Software": None})
-    return buffer.getvalue()

@@ -16,12 +16,11 @@ from bot.services.digests import (
     ChartData,
     DigestBuilder,
     DigestRecipient,
-    _duration,
-    _with_delta,
     find_spikes,
     previous_run,
     render_chart,
 )
+from bot.views.digest_text import _duration, _with_delta
 from bot.views.i18n import LANGUAGES
 
 ALMATY = ZoneInfo("Asia/Almaty")

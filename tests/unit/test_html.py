@@ -13,8 +13,8 @@ import pytest
 
 from bot.config import Config
 from bot.core.text import escape_html
-from bot.services.digests import DigestBuilder, DigestRecipient, Spike, _Item, _Link, _Stats
 from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer, CombinedLine
+from bot.views.digest_text import DigestRecipient, DigestRenderer, Spike, _Item, _Link, _Stats
 from bot.views.i18n import CATALOG, LANGUAGES, t, t_html
 from tests.fakes.bot_api import BotAPIError, parse_html
 
@@ -142,7 +142,7 @@ def test_cards_and_combined_messages(example_config: Config, hostile: str, langu
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_digests(example_config: Config, hostile: str, language: str) -> None:
     config = hostile_config(example_config, hostile, language)
-    builder = DigestBuilder(config, session_factory=None)  # type: ignore[arg-type]  # rendering only
+    renderer = DigestRenderer(config)
     link = _Link("group", -1001234567890, 7, None)
     stats = _Stats(
         new=5,
@@ -164,11 +164,11 @@ def test_digests(example_config: Config, hostile: str, language: str) -> None:
         DigestRecipient("official:akim", 1, language, None),
         DigestRecipient("head:utilities", 2, language, "utilities"),
     ):
-        shown = plain(builder._render(stats, recipient, start, end))
+        shown = plain(renderer.render(stats, recipient, start, end))
         assert f"{hostile} city" in shown and f"{hostile} heating {hostile}" in shown
         assert f"{hostile} almaty {hostile}" in shown
         assert f"{hostile} utilities {hostile}" in shown
-        caption = plain(builder._caption(stats, recipient, start, end))
+        caption = plain(renderer.caption(stats, recipient, start, end))
         if recipient.department_id is not None:
             assert f"{hostile} utilities {hostile}" in caption
 
