@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.harness import ROOT, bench_config, spawn_bot, stop, wait_for_polling
 from bot.app.resources import build_resources
-from bot.classifier import build_classifier, default_cache_dir
+from bot.classifier import build_classifier
 from bot.config import Config, load_config
 from bot.core.mentions import MentionDetector
 from storage import migrate
@@ -506,7 +506,7 @@ def _classifier(config: Config) -> Callable[[str], Any]:
         from bot.classifier.keyword_engine import KeywordClassifier
 
         return KeywordClassifier(config).classify
-    cache = Path(os.environ.get("SHAGYM_CACHE_DIR") or ROOT / default_cache_dir())
+    cache = ROOT / config.classifier.cache_dir  # an absolute cache_dir stays as it is
     return build_classifier(config, cache_dir=cache).classify
 
 

@@ -2,7 +2,7 @@
 
 from bot.classifier.base import Classification, Classifier, MessageContext
 from bot.classifier.engine import ModelClassifier
-from bot.classifier.factory import build_classifier, default_cache_dir
+from bot.classifier.factory import build_classifier
 from bot.classifier.language import detect_language
 from bot.classifier.places import load_district_geojson
 
@@ -12,7 +12,6 @@ __all__ = [
     "MessageContext",
     "ModelClassifier",
     "build_classifier",
-    "default_cache_dir",
     "detect_language",
     "load_district_geojson",
 ]

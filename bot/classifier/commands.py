@@ -75,7 +75,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--cache-dir",
         type=Path,
         default=None,
-        help="model cache folder (default: $SHAGYM_CACHE_DIR, then ./var/cache)",
+        help="model cache folder (default: the config's classifier.cache_dir; SHAGYM_CACHE_DIR overrides it)",
     )
 
 
@@ -139,10 +139,8 @@ def _config(path: Path | None, stderr: TextIO) -> Config | None:
         return None
 
 
-def _cache_dir(args: argparse.Namespace) -> Path:
-    from bot.classifier.factory import default_cache_dir
-
-    return args.cache_dir if args.cache_dir is not None else default_cache_dir()
+def _cache_dir(args: argparse.Namespace, config: Config) -> Path:
+    return args.cache_dir if args.cache_dir is not None else config.classifier.cache_dir
 
 
 def _lines(stream: TextIO) -> Iterator[str | None]:
@@ -190,7 +188,7 @@ def run_classify(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
         return 2
     from bot.classifier.factory import build_classifier
 
-    classifier = build_classifier(config, cache_dir=_cache_dir(args))
+    classifier = build_classifier(config, cache_dir=_cache_dir(args, config))
     if not args.jsonl:
         print(json.dumps(classifier.classify(args.text).as_dict(), ensure_ascii=False), file=stdout)
         return 0
@@ -231,7 +229,7 @@ def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         print(f"shagym eval: the second held-out set has no rows ({holdout_dir})", file=stderr)
         return 1
     # the corpus-only model: a corrected model may have learnt from held-out texts' corrections
-    loaded = load_or_train(_cache_dir(args), examples=examples)
+    loaded = load_or_train(_cache_dir(args, config), examples=examples)
     classifier = ModelClassifier(loaded.model, config)
     departments = {c.id: c.department for c in config.categories}
     sets: dict[str, list[Example]] = {}
@@ -244,7 +242,7 @@ def run_eval(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.ablation:
         ablation["(all blocks)"] = _headline(reports, routing)
         for block in BLOCK_NAMES:
-            ablated = load_or_train(_cache_dir(args), examples=examples, without=(block,))
+            ablated = load_or_train(_cache_dir(args, config), examples=examples, without=(block,))
             ablation[block] = _headline(
                 *_score_sets(ModelClassifier(ablated.model, config), sets, departments)
             )
@@ -386,7 +384,7 @@ def run_train(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     held_texts = {e.text.strip() for e in held_out}
     held_out = apply_corrections(held_out, [c for c in corrections if c.text.strip() in held_texts])
     training = [e for e in training if e.text.strip() not in held_texts]
-    cache_dir = _cache_dir(args)
+    cache_dir = _cache_dir(args, config)
     loaded = load_or_train(
         cache_dir, examples=examples, corrections=corrections, training=training, force=True
     )

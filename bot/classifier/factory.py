@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import threading
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -36,7 +35,6 @@ __all__ = [
     "LoadedModel",
     "build_classifier",
     "corrections_hash",
-    "default_cache_dir",
     "load_or_train",
     "model_key",
     "training_runs",
@@ -52,12 +50,6 @@ _trainings = 0
 def training_runs() -> int:
     """How many models this process has trained (tests check that a cached build trains nothing)."""
     return _trainings
-
-
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """$SHAGYM_CACHE_DIR when set, otherwise ./var/cache."""
-    environ = os.environ if environ is None else environ
-    return Path(environ.get("SHAGYM_CACHE_DIR") or "var/cache")
 
 
 def _version(distribution: str) -> str:
@@ -214,10 +206,10 @@ def build_classifier(
 ) -> ModelClassifier:
     """The model classifier for `config`: loads the cached model or trains one (seconds; run it in a thread).
 
-    cache_dir defaults to $SHAGYM_CACHE_DIR or ./var/cache. district_polygons (see
+    cache_dir defaults to the config's `classifier.cache_dir`. district_polygons (see
     `load_district_geojson`) map Telegram locations to districts.
     """
-    loaded = load_model(cache_dir if cache_dir is not None else default_cache_dir())
+    loaded = load_model(cache_dir if cache_dir is not None else config.classifier.cache_dir)
     classifier = ModelClassifier(loaded.model, config, district_polygons=district_polygons)
     classifier.from_cache = loaded.from_cache
     classifier.model_path = loaded.path

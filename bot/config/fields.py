@@ -58,6 +58,7 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "SHAGYM_API_URL": ("telegram", "api_url"),
     "SHAGYM_DATABASE_URL": ("storage", "database_url"),
     "SHAGYM_REDIS_URL": ("storage", "redis_url"),
+    "SHAGYM_CACHE_DIR": ("classifier", "cache_dir"),
 }
 
 

@@ -288,6 +288,8 @@ class ClassifierConfig(Section):
     category_threshold: float = Field(default=0.35, ge=0, le=1)
     districts_geojson: Path | None = None  # district polygons: a shared location is mapped to a district
     fallback_category: str = "other"  # when absent from categories, the best guess is kept, flagged
+    # the trained model's cache (relative to the working directory); SHAGYM_CACHE_DIR overrides it
+    cache_dir: Path = Path("var/cache")
 
 
 class ResidentsConfig(Section):

@@ -243,10 +243,10 @@ async def test_trained_classifier_routes_in_the_running_bot(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The default engine: the trained model, loaded from the cache $SHAGYM_CACHE_DIR names."""
+    """The default engine: the trained model, loaded from the cache `classifier.cache_dir` names."""
     # the session's model (trained once for every test that needs it), where the bot looks for it
-    monkeypatch.setenv("SHAGYM_CACHE_DIR", str(trained_cache_dir(tmp_path_factory)))
-    config = config_factory(classifier={"engine": "model"})
+    cache_dir = str(trained_cache_dir(tmp_path_factory))
+    config = config_factory(classifier={"engine": "model", "cache_dir": cache_dir})
     async with running_bot(config):
         fake.inject_message(
             CITY_CHAT, "спасибо акимат, пятый день без воды 👏 @akim_astana", from_user=RESIDENT

@@ -161,6 +161,14 @@ def test_environment_overrides_config(tmp_path: Path) -> None:
     assert config.storage.redis_url == "redis://127.0.0.1:6379/1"
 
 
+def test_the_model_cache_is_a_config_key_the_environment_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert load_config(path, environ={}).classifier.cache_dir == Path("var/cache")
+    moved = load_config(path, environ={"SHAGYM_CACHE_DIR": str(tmp_path / "models")})
+    assert moved.classifier.cache_dir == tmp_path / "models"
+
+
 def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "elsewhere.yaml"
     path.write_text("city: Kosshy\n", encoding="utf-8")
