@@ -161,6 +161,8 @@ class DeskPromptRow(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger)
     prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)  # set once the prompt is sent
+    # the press that asked: the same press handled again (a redelivered update) asks nothing new
+    callback_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

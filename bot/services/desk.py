@@ -147,7 +147,11 @@ class DeskActions:
                 # a desk prompt of its own, never the conversation slot: the same person's private-chat
                 # draft as a resident stays as it is. Pressing "resolve" on several cards keeps one
                 # prompt each; pressing it again on one card asks afresh (only the new prompt answers).
-                pending = await uow.desk_prompts.open(press.sender.id, number, department.chat_id)
+                if await uow.desk_prompts.asked_by_press(press.sender.id, number, press.callback_id):
+                    return DeskResult(t("desk.resolve_asked", lang))  # this very press, handled again
+                pending = await uow.desk_prompts.open(
+                    press.sender.id, number, department.chat_id, callback_id=press.callback_id
+                )
                 prompt_id = pending.id
                 await uow.commit()
                 return DeskResult(

@@ -8,9 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import utcnow
-from storage.models import (
-    DeskPromptRow,
-)
+from storage.models import DeskPromptRow
 
 
 class DeskPromptRepository:
@@ -19,8 +17,22 @@ class DeskPromptRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def open(self, user_id: int, complaint_id: int, chat_id: int) -> DeskPromptRow:
-        """Start (or restart) the user's pending resolution of a complaint; its prompt is not sent yet."""
+    async def asked_by_press(self, user_id: int, complaint_id: int, callback_id: str) -> DeskPromptRow | None:
+        """The user's pending resolution of a complaint if the press `callback_id` opened it and its
+        prompt went out: that press handled again (a redelivered update) must not ask afresh."""
+        statement = select(DeskPromptRow).where(
+            DeskPromptRow.user_id == user_id,
+            DeskPromptRow.complaint_id == complaint_id,
+            DeskPromptRow.callback_id == callback_id,
+            DeskPromptRow.prompt_message_id.is_not(None),
+        )
+        return (await self._session.execute(statement)).scalar_one_or_none()
+
+    async def open(
+        self, user_id: int, complaint_id: int, chat_id: int, *, callback_id: str | None = None
+    ) -> DeskPromptRow:
+        """Start (or restart) the user's pending resolution of a complaint, asked by the press
+        `callback_id`; its prompt is not sent yet."""
         row = (
             await self._session.execute(
                 select(DeskPromptRow).where(
@@ -35,6 +47,7 @@ class DeskPromptRepository:
             self._session.add(row)
         else:
             row.chat_id, row.prompt_message_id, row.created_at = chat_id, None, utcnow()
+        row.callback_id = callback_id
         await self._session.flush()
         return row
 

@@ -177,6 +177,39 @@ async def test_a_press_still_in_hand_is_not_claimed_again_by_the_next_round(
         assert "Заменили задвижку" in (resolved.text or "")
 
 
+async def test_the_same_resolve_press_handled_twice_asks_for_one_comment(
+    fake: FakeBotAPI, config_factory: Callable[..., Config]
+) -> None:
+    """A press handled again — its row retried after an outage that struck past the commit, or after a
+    crash — must not ask again: a second prompt would orphan the first, and the staff member's reply to
+    it would resolve nothing."""
+    resident = Resident(fake, 720021, language_code="ru")
+    async with running_bot(config_factory()):
+        number = await file_private(fake, resident, "Третий день нет горячей воды в доме на Кенесары 44")
+        card = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
+        update = fake.callback_update(fake.user(STAFF, "Staff"), f"d:resolve:{number}", card)
+        fake.inject(update)
+        prompt = await fake.wait_for_call(
+            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
+        )
+        query_id = update["callback_query"]["id"]
+        # the very same press once more, under another update id (the inbox dedupes on that id alone)
+        fake.inject({key: value for key, value in update.items() if key != "update_id"})
+        await fake.wait_for_call(
+            "answerCallbackQuery",
+            ok=None,
+            count=2,
+            where=lambda c: c.params.get("callback_query_id") == query_id,
+        )
+        await asyncio.sleep(0.5)
+        prompts = fake.calls(
+            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
+        )
+        assert len(prompts) == 1
+        resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
+        assert "Заменили задвижку" in (resolved.text or "")
+
+
 async def test_reroute_moves_the_card_and_records_the_correction(
     fake: FakeBotAPI, config_factory: Callable[..., Config]
 ) -> None:
