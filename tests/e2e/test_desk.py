@@ -106,6 +106,10 @@ async def test_take_resolve_with_comment_and_reopen(
             "sendMessage", chat_id=resident.id, where=lambda c: "взято в работу" in (c.text or "")
         )
         assert f"№{number}" in (taken.text or "")
+        # the resident's notice and the card's edit go out side by side: wait for the edit
+        await fake.wait_for(
+            lambda _: "в работе — Staff" in str(card_state(fake, UTILITIES_CHAT, card_id)["text"])
+        )
         state = card_state(fake, UTILITIES_CHAT, card_id)
         assert "в работе — Staff" in str(state["text"])
         assert "d:take" not in str(state.get("reply_markup"))
@@ -116,6 +120,9 @@ async def test_take_resolve_with_comment_and_reopen(
         )
         resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
         assert "Заменили задвижку" in (resolved.text or "")
+        await fake.wait_for(
+            lambda _: "решено" in str(card_state(fake, UTILITIES_CHAT, card_id)["text"]), timeout=15
+        )
         state = card_state(fake, UTILITIES_CHAT, card_id)
         assert "решено" in str(state["text"]) and not state.get("reply_markup")
 
