@@ -23,7 +23,9 @@ from bot.classifier.base import Classifier
 from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config
 from bot.core.mentions import MentionDetector
-from bot.ingress.receiver import Poller, UpdateIngestor, WebhookServer
+from bot.ingress.polling import Poller
+from bot.ingress.receiver import UpdateIngestor
+from bot.ingress.webhook import WebhookServer
 from bot.ops.logs import configure_logging, redact
 from bot.ops.observability import MetricSources, Observability
 from bot.services.desk import DeskActions

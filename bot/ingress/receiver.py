@@ -1,30 +1,22 @@
 """Getting updates in durably: filter in memory, write to the inbox, and only then confirm to Telegram.
 
 aiogram's polling moves the offset as soon as it hands an update to a handler and its webhook handler
-answers 200 before handling; both lose updates on a crash. Here the offset moves (and the webhook
-answers) only after the batch is in the inbox, so a crash can cause a redelivery but never a loss.
-
-The webhook never takes an update without Telegram's secret header: the configured secret, or one
-generated once and kept in the `settings` table, so every instance on the database checks the same one.
+answers 200 before handling; both lose updates on a crash. Here the offset moves (`polling.py`) and the
+webhook answers (`webhook.py`) only after the batch is in the inbox, so a crash can cause a redelivery
+but never a loss.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
 import json
 import logging
 import math
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-
 from bot.config import Config
 from bot.core.events import (
-    ALLOWED_UPDATES,
     CallbackPress,
     IncomingMessage,
     MalformedUpdate,
@@ -33,8 +25,6 @@ from bot.core.events import (
 )
 from bot.core.mentions import MentionDetector
 from bot.core.text import is_int64, storable_text
-from bot.telegram import TelegramError, TelegramGateway, TelegramRetryAfter
-from bot.workers.loops import Backoff, sleep_or_stop
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
@@ -42,12 +32,9 @@ from storage.uow import UnitOfWork
 log = logging.getLogger("bot.ingress")
 
 _KEEP_KINDS = frozenset({"callback_query", "my_chat_member"})
-# Telegram's updates are a few kilobytes, a long text with its entities and a quoted reply far below this
-MAX_BODY_BYTES = 1024 * 1024
 # Telegram's objects nest about ten levels (callback_query.message.reply_markup.inline_keyboard ...);
 # a deeper body is hostile, and would hit the recursion limit when it is serialized for the inbox
 MAX_DEPTH = 64
-SECRET_SETTING = "webhook_secret"
 
 
 def refusal(raw: Any) -> str | None:
@@ -191,224 +178,3 @@ def _clean(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return repr(value)[:1000]
-
-
-class Poller:
-    """Long polling that confirms a batch to Telegram only after the inbox has it."""
-
-    def __init__(self, gateway: TelegramGateway, ingestor: UpdateIngestor, *, timeout: int) -> None:
-        self._gateway = gateway
-        self._ingestor = ingestor
-        self._timeout = timeout
-        self.offset: int | None = None
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Poll until `stop` is set; a batch being stored when it is set is finished first.
-
-        A failed getUpdates, or a batch the inbox could not take (the database is away), is retried with
-        backoff; an unstored batch is not confirmed, so Telegram sends it again.
-        """
-        backoff = Backoff(first=1.0, cap=60.0)
-        while not stop.is_set():
-            try:
-                await self._gateway.delete_webhook()
-                break
-            except TelegramError as exc:
-                await backoff.failed(log, "polling: deleteWebhook", exc, stop)
-        backoff.reset()
-        while not stop.is_set():
-            fetch = asyncio.ensure_future(
-                self._gateway.get_updates(
-                    offset=self.offset,
-                    timeout=self._timeout,
-                    limit=100,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                )
-            )
-            stopped = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({fetch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if fetch not in done:
-                # stopping mid long-poll: nothing fetched is lost, Telegram redelivers unconfirmed updates
-                fetch.cancel()
-                await asyncio.gather(fetch, return_exceptions=True)
-                break
-            stopped.cancel()
-            try:
-                updates = fetch.result()
-            except TelegramRetryAfter as exc:
-                log.warning("polling: getUpdates answered 429, waiting %.0fs", exc.retry_after)
-                await sleep_or_stop(stop, exc.retry_after)
-                continue
-            except Exception as exc:
-                await backoff.failed(log, "polling: getUpdates", exc, stop)
-                continue
-            if not updates:
-                backoff.reset()
-                continue
-            try:
-                await self._ingestor.ingest(updates)  # durable first ...
-            except Exception as exc:
-                # not confirmed: the next getUpdates asks from the same offset and gets the batch again
-                await backoff.failed(log, "polling: storing updates in the inbox", exc, stop)
-                continue
-            backoff.reset()
-            ids = [u["update_id"] for u in updates if isinstance(u, dict) and is_int64(u.get("update_id"))]
-            if ids:
-                self.offset = max(ids) + 1  # ... then confirmed by the next getUpdates
-            else:
-                # only updates without an id (refused above): no offset confirms them, and asking again
-                # at once would return the same batch in a busy loop until a good update comes after them
-                await sleep_or_stop(stop, 1.0)
-        await self._confirm()
-
-    async def _confirm(self) -> None:
-        if self.offset is None:
-            return
-        try:  # tell Telegram what we have stored, so a clean restart does not replay it
-            await self._gateway.get_updates(
-                offset=self.offset, timeout=0, limit=1, allowed_updates=list(ALLOWED_UPDATES)
-            )
-        except TelegramError as exc:
-            log.info("final offset confirmation failed (updates will be redelivered): %s", exc)
-
-
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def generate_secret() -> str:
-    """A webhook secret Telegram accepts (1-256 of A-Za-z0-9_-): 32 random bytes, URL-safe base64."""
-    return secrets.token_urlsafe(32)
-
-
-class WebhookServer:
-    """An aiohttp endpoint that answers Telegram only after the update is in the inbox.
-
-    Every request must carry the secret given to setWebhook; none is ever served without one.
-    """
-
-    def __init__(
-        self,
-        config: Config,
-        ingestor: UpdateIngestor,
-        uow_factory: Callable[[], UnitOfWork],
-        *,
-        on_secret: Callable[[str], None] | None = None,
-    ) -> None:
-        self._config = config
-        self._ingestor = ingestor
-        self._uow_factory = uow_factory
-        self._on_secret = on_secret  # the log scrubber learns a generated secret before it is used
-        self._secret: str | None = None
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
-
-    @property
-    def secret(self) -> str | None:
-        """The secret requests must carry (None until `start` has resolved it)."""
-        return self._secret
-
-    def app(self) -> web.Application:
-        """The aiohttp application (also used by tests)."""
-        application = web.Application(client_max_size=MAX_BODY_BYTES)
-        application.router.add_post(self._config.telegram.webhook.path, self._handle)
-        return application
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        secret = self._secret
-        if not secret:  # not resolved yet: nothing is served without a secret
-            return web.Response(status=503, text="not ready")
-        given = request.headers.get(SECRET_HEADER)
-        # headers are decoded with surrogateescape: encode the same way so any bytes compare, never raise
-        if given is None or not hmac.compare_digest(
-            given.encode("utf-8", "surrogateescape"), secret.encode()
-        ):
-            problem = "without the" if given is None else "with a wrong"
-            log.warning("webhook request %s secret token refused (401)", problem)
-            return web.Response(status=401, text="unauthorized")
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return self._too_large(request.content_length)
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return self._too_large(None)
-        try:
-            update = json.loads(body)
-        except (RecursionError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
-            log.warning("webhook body refused (400): not JSON the parser can take (%s)", type(exc).__name__)
-            return web.Response(status=400, text="bad request")
-        reason = refusal(update)
-        if reason is not None:
-            log.warning("webhook update refused (400), not stored: %s", reason)
-            return web.Response(status=400, text="bad request")
-        try:
-            await self._ingestor.ingest([update])
-        except Exception:
-            # a non-2xx makes Telegram retry later: the update is not lost
-            log.exception("could not store a webhook update; Telegram will retry")
-            return web.Response(status=500, text="retry later")
-        return web.Response(text="ok")
-
-    @staticmethod
-    def _too_large(size: int | None) -> web.Response:
-        shown = "" if size is None else f" ({size} bytes)"
-        log.warning("webhook body refused (413): larger than %d bytes%s", MAX_BODY_BYTES, shown)
-        return web.Response(status=413, text="too large")
-
-    def _learned(self, secret: str) -> None:
-        if self._on_secret is not None:
-            self._on_secret(secret)
-
-    async def resolve_secret(self, stop: asyncio.Event | None = None) -> str | None:
-        """The configured secret, else the one in `settings` (generated by whichever instance stored it
-        first); the database is retried while it is away. None if `stop` is set first."""
-        configured = self._config.telegram.webhook.secret_token.get_secret_value()
-        if configured:
-            return configured
-        backoff = Backoff(first=1.0, cap=30.0)
-        while stop is None or not stop.is_set():
-            candidate = generate_secret()
-            self._learned(candidate)  # a database driver logging at DEBUG shows the insert's parameters
-            try:
-                async with self._uow_factory() as uow:
-                    secret = await uow.settings.get_or_create(SECRET_SETTING, candidate)
-                    await uow.commit()
-                self._learned(secret)
-                return secret
-            except Exception as exc:
-                if stop is None:
-                    raise
-                await backoff.failed(log, "webhook: reading the shared secret", exc, stop)
-        return None
-
-    async def start(self, gateway: TelegramGateway, stop: asyncio.Event | None = None) -> bool:
-        """Resolve the secret, listen, and register the public URL and the secret with Telegram.
-
-        False when `stop` was set before the secret could be read (nothing is listening then).
-        """
-        hook = self._config.telegram.webhook
-        secret = await self.resolve_secret(stop)
-        if secret is None:
-            return False
-        self._learned(secret)
-        self._secret = secret
-        self._runner = web.AppRunner(self.app())
-        await self._runner.setup()
-        try:
-            site = web.TCPSite(self._runner, hook.host, hook.port)
-            await site.start()
-            sockets = getattr(site._server, "sockets", None) or []
-            self.port = sockets[0].getsockname()[1] if sockets else hook.port
-            if hook.url:
-                await gateway.set_webhook(
-                    hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
-                )
-        except BaseException:
-            await self.stop()
-            raise
-        return True
-
-    async def stop(self) -> None:
-        """Stop listening; requests in flight finish first."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from bot.classifier.calibration import choose_threshold
-from bot.classifier.commands import _format_ablation
 from bot.classifier.corpus import Example
 from bot.classifier.embeddings import WordVectors, embedding_ids
+from bot.classifier.eval_command import _format_ablation
 from bot.classifier.factory import model_key
 from bot.classifier.features import Analyzer
 from bot.classifier.morphology import WordForms, kazakh_stem

@@ -12,7 +12,7 @@ import pytest
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
-from bot.ingress.receiver import Poller
+from bot.ingress.polling import Poller
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
 from bot.workers.loops import Backoff, describe, is_outage, supervise
 from bot.workers.scheduler import Job, Scheduler

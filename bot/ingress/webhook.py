@@ -1,0 +1,174 @@
+"""The webhook: answers Telegram only after the update is in the inbox, never without the secret.
+
+The secret is the configured one, or one generated once and kept in the `settings` table, so every
+instance on the database checks the same one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Callable
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.core.events import (
+    ALLOWED_UPDATES,
+)
+from bot.ingress.receiver import UpdateIngestor, refusal
+from bot.telegram import TelegramGateway
+from bot.workers.loops import Backoff
+from storage.uow import UnitOfWork
+
+# named for what it is rather than where it sits: operators filter their logs by it
+log = logging.getLogger("bot.ingress")
+
+# Telegram's updates are a few kilobytes, a long text with its entities and a quoted reply far below this
+MAX_BODY_BYTES = 1024 * 1024
+SECRET_SETTING = "webhook_secret"
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def generate_secret() -> str:
+    """A webhook secret Telegram accepts (1-256 of A-Za-z0-9_-): 32 random bytes, URL-safe base64."""
+    return secrets.token_urlsafe(32)
+
+
+class WebhookServer:
+    """An aiohttp endpoint that answers Telegram only after the update is in the inbox.
+
+    Every request must carry the secret given to setWebhook; none is ever served without one.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        ingestor: UpdateIngestor,
+        uow_factory: Callable[[], UnitOfWork],
+        *,
+        on_secret: Callable[[str], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._ingestor = ingestor
+        self._uow_factory = uow_factory
+        self._on_secret = on_secret  # the log scrubber learns a generated secret before it is used
+        self._secret: str | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @property
+    def secret(self) -> str | None:
+        """The secret requests must carry (None until `start` has resolved it)."""
+        return self._secret
+
+    def app(self) -> web.Application:
+        """The aiohttp application (also used by tests)."""
+        application = web.Application(client_max_size=MAX_BODY_BYTES)
+        application.router.add_post(self._config.telegram.webhook.path, self._handle)
+        return application
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        secret = self._secret
+        if not secret:  # not resolved yet: nothing is served without a secret
+            return web.Response(status=503, text="not ready")
+        given = request.headers.get(SECRET_HEADER)
+        # headers are decoded with surrogateescape: encode the same way so any bytes compare, never raise
+        if given is None or not hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), secret.encode()
+        ):
+            problem = "without the" if given is None else "with a wrong"
+            log.warning("webhook request %s secret token refused (401)", problem)
+            return web.Response(status=401, text="unauthorized")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return self._too_large(request.content_length)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._too_large(None)
+        try:
+            update = json.loads(body)
+        except (RecursionError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+            log.warning("webhook body refused (400): not JSON the parser can take (%s)", type(exc).__name__)
+            return web.Response(status=400, text="bad request")
+        reason = refusal(update)
+        if reason is not None:
+            log.warning("webhook update refused (400), not stored: %s", reason)
+            return web.Response(status=400, text="bad request")
+        try:
+            await self._ingestor.ingest([update])
+        except Exception:
+            # a non-2xx makes Telegram retry later: the update is not lost
+            log.exception("could not store a webhook update; Telegram will retry")
+            return web.Response(status=500, text="retry later")
+        return web.Response(text="ok")
+
+    @staticmethod
+    def _too_large(size: int | None) -> web.Response:
+        shown = "" if size is None else f" ({size} bytes)"
+        log.warning("webhook body refused (413): larger than %d bytes%s", MAX_BODY_BYTES, shown)
+        return web.Response(status=413, text="too large")
+
+    def _learned(self, secret: str) -> None:
+        if self._on_secret is not None:
+            self._on_secret(secret)
+
+    async def resolve_secret(self, stop: asyncio.Event | None = None) -> str | None:
+        """The configured secret, else the one in `settings` (generated by whichever instance stored it
+        first); the database is retried while it is away. None if `stop` is set first."""
+        configured = self._config.telegram.webhook.secret_token.get_secret_value()
+        if configured:
+            return configured
+        backoff = Backoff(first=1.0, cap=30.0)
+        while stop is None or not stop.is_set():
+            candidate = generate_secret()
+            self._learned(candidate)  # a database driver logging at DEBUG shows the insert's parameters
+            try:
+                async with self._uow_factory() as uow:
+                    secret = await uow.settings.get_or_create(SECRET_SETTING, candidate)
+                    await uow.commit()
+                self._learned(secret)
+                return secret
+            except Exception as exc:
+                if stop is None:
+                    raise
+                await backoff.failed(log, "webhook: reading the shared secret", exc, stop)
+        return None
+
+    async def start(self, gateway: TelegramGateway, stop: asyncio.Event | None = None) -> bool:
+        """Resolve the secret, listen, and register the public URL and the secret with Telegram.
+
+        False when `stop` was set before the secret could be read (nothing is listening then).
+        """
+        hook = self._config.telegram.webhook
+        secret = await self.resolve_secret(stop)
+        if secret is None:
+            return False
+        self._learned(secret)
+        self._secret = secret
+        self._runner = web.AppRunner(self.app())
+        await self._runner.setup()
+        try:
+            site = web.TCPSite(self._runner, hook.host, hook.port)
+            await site.start()
+            sockets = getattr(site._server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1] if sockets else hook.port
+            if hook.url:
+                await gateway.set_webhook(
+                    hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+                )
+        except BaseException:
+            await self.stop()
+            raise
+        return True
+
+    async def stop(self) -> None:
+        """Stop listening; requests in flight finish first."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
