@@ -48,6 +48,11 @@ async def reply_to_prompt(fake: FakeBotAPI, prompt: SentCall, comment: str, resi
     )
 
 
+def prompts(fake: FakeBotAPI) -> list[SentCall]:
+    """The resolution prompts sent to the utilities chat so far."""
+    return fake.calls("sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or ""))
+
+
 async def file_private(fake: FakeBotAPI, resident: Resident, text: str) -> int:
     summary = await resident.send(text)
     filed = await resident.press(summary, data_starting(summary, "r:send:"))
@@ -165,9 +170,7 @@ async def test_a_press_still_in_hand_is_not_claimed_again_by_the_next_round(
         await other.send("/start")
         await asyncio.sleep(0.5)
         held.set()
-        prompt = await fake.wait_for_call(
-            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
-        )
+        prompt = await fake.wait_for(lambda _: prompts(fake) and prompts(fake)[0], timeout=15)
         await asyncio.sleep(1.0)  # time for a second run of the same press, were there one
         answers = [
             c
@@ -175,10 +178,7 @@ async def test_a_press_still_in_hand_is_not_claimed_again_by_the_next_round(
             if c.params.get("callback_query_id") == query_id
         ]
         assert len(answers) == 1
-        prompts = fake.calls(
-            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
-        )
-        assert len(prompts) == 1
+        assert len(prompts(fake)) == 1
 
         resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
         assert "Заменили задвижку" in (resolved.text or "")
@@ -196,9 +196,7 @@ async def test_the_same_resolve_press_handled_twice_asks_for_one_comment(
         card = await fake.wait_for_call("sendMessage", chat_id=UTILITIES_CHAT)
         update = fake.callback_update(fake.user(STAFF, "Staff"), f"d:resolve:{number}", card)
         fake.inject(update)
-        prompt = await fake.wait_for_call(
-            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
-        )
+        prompt = await fake.wait_for(lambda _: prompts(fake) and prompts(fake)[0], timeout=15)
         query_id = update["callback_query"]["id"]
         # the very same press once more, under another update id (the inbox dedupes on that id alone)
         fake.inject({key: value for key, value in update.items() if key != "update_id"})
@@ -209,10 +207,7 @@ async def test_the_same_resolve_press_handled_twice_asks_for_one_comment(
             where=lambda c: c.params.get("callback_query_id") == query_id,
         )
         await asyncio.sleep(0.5)
-        prompts = fake.calls(
-            "sendMessage", chat_id=UTILITIES_CHAT, where=lambda c: "ответьте" in (c.text or "")
-        )
-        assert len(prompts) == 1
+        assert len(prompts(fake)) == 1
         resolved = await reply_to_prompt(fake, prompt, "Заменили задвижку, вода есть", resident)
         assert "Заменили задвижку" in (resolved.text or "")
 
