@@ -19,10 +19,10 @@ from bot.core.callbacks import DeskAction
 from bot.core.deadlines import DeadlinePolicy
 from bot.core.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.core.events import CallbackPress, IncomingMessage
-from bot.core.lifecycle import ON_DESK, TAKEABLE, CardState, start_afresh
+from bot.core.lifecycle import LISTED, ON_DESK, TAKEABLE, CardState, start_afresh
 from bot.services.pipeline import Enqueuer
 from bot.telegram import Button, Keyboard
-from bot.views.cards import LISTED_STATES, CardRenderer
+from bot.views.cards import CardRenderer
 from bot.views.i18n import DEFAULT_LANGUAGE, t, t_html
 from bot.workers.loops import outlast
 from storage.base import utcnow
@@ -241,7 +241,7 @@ class DeskActions:
             return "desk.moved"
         if row.card_message_id is not None and press.message_id != row.card_message_id:
             return "desk.stale"
-        if row.card_state in LISTED_STATES or (row.card_state == CardState.SENDING and row.card_message_id):
+        if row.card_state in LISTED or (row.card_state == CardState.SENDING and row.card_message_id):
             # card_* point at a combined message (its own card may be on the way): that message has
             # only "open" buttons, so anything else pressed there is forged
             return "desk.stale"
@@ -265,7 +265,7 @@ class DeskActions:
         if row.department_id != department.id:
             return DeskResult(t("desk.moved", lang), alert=True)
         listed_here = (row.card_chat_id, row.card_message_id) == (press.chat_id, press.message_id)
-        if not listed_here or row.card_state not in (*LISTED_STATES, CardState.SENDING):
+        if not listed_here or row.card_state not in (*LISTED, CardState.SENDING):
             return DeskResult(t("desk.stale", lang), alert=True)
         if ComplaintStatus(row.status).is_final:
             return DeskResult(t("desk.closed", lang), alert=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.config import RetentionConfig
 from bot.core.domain import ComplaintSource, ComplaintStatus, InboxStatus
-from bot.views.cards import LISTED_STATES
+from bot.core.lifecycle import LISTED, CardState
 from bot.workers.scheduler import Job
 from storage.base import utcnow
 from storage.models import ComplaintRow
@@ -193,7 +193,7 @@ class DataEraser:
             cards = tuple(
                 (row.id, row.department_id)
                 for row in rows
-                if row.card_state in ("sent", *LISTED_STATES) and row.erased_at is None
+                if row.card_state in (CardState.SENT, *LISTED) and row.erased_at is None
             )
             for row in rows:
                 erase_author(row, now)

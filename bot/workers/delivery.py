@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from bot.config import Config
 from bot.core.domain import ComplaintSource, ComplaintStatus
-from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState, statuses
+from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState
 from bot.core.text import utf16_len
 from bot.telegram import (
     Keyboard,
@@ -36,7 +36,7 @@ from bot.telegram import (
 )
 from bot.telegram.outbound import Outbound
 from bot.telegram.ratelimit import RateLimiter
-from bot.views.cards import CAPTION_LIMIT, LISTED_STATES, CardData, CardRenderer, CombinedLine
+from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer, CombinedLine
 from bot.views.i18n import DEFAULT_LANGUAGE, t, t_html
 from bot.workers.loops import Backoff, outlast, wait_for_work
 from storage.base import utcnow
@@ -156,7 +156,7 @@ class CardDelivery:
                 # edit) or one staff opened ("opening") gets a card of its own below
                 await self._refresh_listing(listing, uow=uow)
                 return True
-            previous_state = row.card_state if row.card_state in LISTED_STATES else None
+            previous_state = row.card_state if row.card_state in LISTED else None
             text = self._renderer.render(data)
             # "sending" is recorded before the request so a crash leaves a trace of a possible send
             row.card_state = CardState.SENDING
@@ -203,7 +203,7 @@ class CardDelivery:
             row.card_chat_id = sent.chat_id
             row.card_message_id = sent.message_id
             row.delivered_at = utcnow()
-            if row.status in statuses(BEFORE_DELIVERY):
+            if row.status in BEFORE_DELIVERY:
                 if row.status == ComplaintStatus.NEW.value:
                     await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
                 await uow.complaints.change_status(
@@ -234,7 +234,7 @@ class CardDelivery:
                 # its card is being sent (its card_* still point at the combined message listing it):
                 # the card goes out rendered fresh, and the worker then refreshes the listing
                 return
-            listing = await self._listing(uow, row.id) if row.card_state in LISTED_STATES else None
+            listing = await self._listing(uow, row.id) if row.card_state in LISTED else None
             if listing is not None:
                 await self._refresh_listing(listing, uow=uow)
                 return
@@ -276,7 +276,7 @@ class CardDelivery:
                 row = await uow.complaints.get(complaint_id)
                 if row is None or row.department_id != department_id:
                     kinds[complaint_id] = "other"
-                elif row.urgent and row.card_state in (None, CardState.SENDING, *LISTED_STATES):
+                elif row.urgent and row.card_state in (None, CardState.SENDING, *LISTED):
                     kinds[complaint_id] = "urgent"
                 else:
                     kinds[complaint_id] = "new" if self._combinable(row, department_id) else "other"
@@ -289,7 +289,7 @@ class CardDelivery:
             row.card_state is None
             and not row.urgent
             and row.department_id == department_id
-            and row.status in statuses(BEFORE_DELIVERY)
+            and row.status in BEFORE_DELIVERY
         )
 
     async def deliver_combined(self, complaint_ids: Sequence[int], department_id: str) -> list[int]:
