@@ -16,6 +16,8 @@ after each send so a crash leaves a trace of a possible send.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -32,7 +34,16 @@ __all__ = [
     "CardState",
     "ComplaintStatus",
     "InvalidTransition",
+    "Move",
+    "card_combined",
+    "card_not_sent",
+    "card_opening",
+    "card_sending",
+    "card_sent",
     "check_transition",
+    "merge",
+    "move",
+    "start",
     "start_afresh",
     "statuses",
 ]
@@ -103,6 +114,62 @@ def check_transition(current: ComplaintStatus, target: ComplaintStatus) -> None:
         raise InvalidTransition(f"a {current.value} complaint cannot become {target.value}")
 
 
+class _Tracked(Protocol):
+    """The parts of a complaint its status moves write (a stored complaint row has them)."""
+
+    status: str
+    updated_at: datetime
+    resolved_at: datetime | None
+    reopen_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One status change that happened: what the audit log records."""
+
+    before: ComplaintStatus
+    after: ComplaintStatus
+
+
+def start(complaint: _Tracked, now: datetime) -> ComplaintStatus:
+    """A complaint being stored for the first time starts as `new` unless it was made in another status."""
+    complaint.status = ComplaintStatus(complaint.status or ComplaintStatus.NEW).value
+    complaint.updated_at = now
+    return ComplaintStatus(complaint.status)
+
+
+def move(complaint: _Tracked, target: ComplaintStatus, now: datetime) -> Move:
+    """Move a complaint to `target` if the lifecycle allows it: a resolution is stamped, a reopening is
+    counted and clears the resolution; raise InvalidTransition otherwise."""
+    current = ComplaintStatus(complaint.status)
+    check_transition(current, target)
+    complaint.status = target.value
+    complaint.updated_at = now
+    if target is ComplaintStatus.RESOLVED:
+        complaint.resolved_at = now
+    if current.is_final and target is ComplaintStatus.QUEUED:
+        complaint.reopen_count += 1
+        complaint.resolved_at = None
+    return Move(current, target)
+
+
+class _Mergeable(Protocol):
+    """The parts of a complaint a merge writes."""
+
+    id: int
+    duplicate_of_id: int | None
+    duplicate_count: int
+
+
+def merge(complaint: _Mergeable, original: _Mergeable, merged_before: Iterable[_Mergeable]) -> None:
+    """Fold `complaint` (already moved to `duplicate`) into `original`: one case with a count of its
+    reporters; what was merged into `complaint` before now points at `original` too."""
+    complaint.duplicate_of_id = original.id
+    original.duplicate_count += 1 + complaint.duplicate_count
+    for earlier in merged_before:
+        earlier.duplicate_of_id = original.id
+
+
 # --- named sets: each question about a status is answered here, once ----------------------------------
 
 FINAL: frozenset[ComplaintStatus] = _FINAL
@@ -155,3 +222,53 @@ def start_afresh(complaint: _Afresh, deadline_at: datetime | None) -> None:
     complaint.card_state, complaint.card_chat_id, complaint.card_message_id = None, None, None
     complaint.deadline_at = deadline_at
     complaint.reminded_at, complaint.escalation_level, complaint.escalated_at = None, 0, None
+
+
+class _Card(Protocol):
+    """The parts of a complaint that say where its card is."""
+
+    card_state: str | None
+    card_chat_id: int | None
+    card_message_id: int | None
+    delivered_at: datetime | None
+
+
+def card_sending(complaint: _Card) -> CardState | None:
+    """Record that a card (or a combined message listing it) is about to be sent, before the request,
+    so a crash leaves a trace of a possible send; return the state to restore if Telegram refuses."""
+    previous = CardState(complaint.card_state) if complaint.card_state in LISTED else None
+    complaint.card_state = CardState.SENDING
+    return previous
+
+
+def card_not_sent(complaint: _Card, previous: CardState | None) -> bool:
+    """Telegram answered that nothing was posted: undo `card_sending` unless the card moved on since."""
+    if complaint.card_state != CardState.SENDING:
+        return False
+    complaint.card_state = previous
+    return True
+
+
+def card_sent(complaint: _Card, chat_id: int, message_id: int, now: datetime) -> None:
+    """The complaint's own card is in its department chat."""
+    complaint.card_state = CardState.SENT
+    complaint.card_chat_id, complaint.card_message_id = chat_id, message_id
+    complaint.delivered_at = now
+
+
+def card_combined(complaint: _Card, chat_id: int, message_id: int, now: datetime) -> bool:
+    """The complaint is listed in a combined message; False (nothing written) if it changed meanwhile."""
+    if complaint.card_state != CardState.SENDING:
+        return False
+    complaint.card_state = CardState.COMBINED
+    complaint.card_chat_id, complaint.card_message_id = chat_id, message_id
+    complaint.delivered_at = now
+    return True
+
+
+def card_opening(complaint: _Card) -> bool:
+    """Staff asked for a listed complaint's own card; False if it was asked for already (or is not listed)."""
+    if complaint.card_state != CardState.COMBINED:
+        return False
+    complaint.card_state = CardState.OPENING
+    return True

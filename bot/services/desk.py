@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.config import Config, DepartmentConfig
-from bot.core import callbacks
+from bot.core import callbacks, lifecycle
 from bot.core.callbacks import DeskAction
 from bot.core.deadlines import DeadlinePolicy
 from bot.core.domain import ALLOWED_TRANSITIONS, ComplaintStatus
@@ -269,10 +269,7 @@ class DeskActions:
             return DeskResult(t("desk.stale", lang), alert=True)
         if ComplaintStatus(row.status).is_final:
             return DeskResult(t("desk.closed", lang), alert=True)
-        if (
-            row.card_state == CardState.COMBINED
-        ):  # a second press while the card is on its way changes nothing
-            row.card_state = CardState.OPENING
+        if lifecycle.card_opening(row):  # a second press while the card is on its way changes nothing
             await uow.complaints.log(row, "opened", actor="staff", actor_user_id=press.sender.id)
             await uow.commit()
             # committed: a retry of this press would find it "opening" and queue nothing, so an

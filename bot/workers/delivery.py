@@ -21,6 +21,7 @@ from functools import partial
 from typing import NamedTuple
 
 from bot.config import Config
+from bot.core import lifecycle
 from bot.core.domain import ComplaintSource, ComplaintStatus
 from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState
 from bot.core.text import utf16_len
@@ -156,10 +157,8 @@ class CardDelivery:
                 # edit) or one staff opened ("opening") gets a card of its own below
                 await self._refresh_listing(listing, uow=uow)
                 return True
-            previous_state = row.card_state if row.card_state in LISTED else None
             text = self._renderer.render(data)
-            # "sending" is recorded before the request so a crash leaves a trace of a possible send
-            row.card_state = CardState.SENDING
+            previous_state = lifecycle.card_sending(row)
             await uow.commit()
             photos = list(row.photos or ())
             created_at = row.created_at
@@ -169,8 +168,7 @@ class CardDelivery:
         except TelegramError:
             async with self._uow_factory() as uow:
                 row = await uow.complaints.get(complaint_id)
-                if row is not None and row.card_state == CardState.SENDING:
-                    row.card_state = previous_state  # Telegram answered: nothing was posted
+                if row is not None and lifecycle.card_not_sent(row, previous_state):
                     await uow.commit()
             raise
         # Telegram has the card now: until its message id is recorded, a resend would post it twice,
@@ -199,10 +197,7 @@ class CardDelivery:
             row = await uow.complaints.get(complaint_id)
             if row is None:
                 return False
-            row.card_state = CardState.SENT
-            row.card_chat_id = sent.chat_id
-            row.card_message_id = sent.message_id
-            row.delivered_at = utcnow()
+            lifecycle.card_sent(row, sent.chat_id, sent.message_id, utcnow())
             if row.status in BEFORE_DELIVERY:
                 if row.status == ComplaintStatus.NEW.value:
                     await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
@@ -310,7 +305,7 @@ class CardDelivery:
             text = self._renderer.render_combined(department_id, lines)
             keyboard = self._renderer.combined_keyboard(department_id, lines)
             for row in rows:
-                row.card_state = CardState.SENDING  # as for a card: a crash leaves a trace of a possible send
+                lifecycle.card_sending(row)  # as for a card: a crash leaves a trace of a possible send
             await uow.commit()
             members = [row.id for row in rows]
         try:
@@ -319,8 +314,8 @@ class CardDelivery:
             async with self._uow_factory() as uow:
                 for complaint_id in members:
                     row = await uow.complaints.get(complaint_id)
-                    if row is not None and row.card_state == CardState.SENDING:
-                        row.card_state = None  # Telegram answered: nothing was posted
+                    if row is not None:
+                        lifecycle.card_not_sent(row, None)  # Telegram answered: nothing was posted
                 await uow.commit()
             raise
         # as for a card: once Telegram has the message, a database outage is waited out, never resent
@@ -344,12 +339,8 @@ class CardDelivery:
         async with self._uow_factory() as uow:
             for complaint_id in members:
                 row = await uow.complaints.get(complaint_id)
-                if row is None or row.card_state != CardState.SENDING:
+                if row is None or not lifecycle.card_combined(row, sent.chat_id, sent.message_id, utcnow()):
                     continue  # changed meanwhile (moved by an edit): it was queued again
-                row.card_state = CardState.COMBINED
-                row.card_chat_id = sent.chat_id
-                row.card_message_id = sent.message_id
-                row.delivered_at = utcnow()
                 if row.status == ComplaintStatus.NEW.value:
                     await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
                 if row.status == ComplaintStatus.QUEUED.value:

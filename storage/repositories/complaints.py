@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.domain import ComplaintStatus, check_transition
+from bot.core import lifecycle
+from bot.core.domain import ComplaintStatus
 from bot.core.lifecycle import ON_DESK, UNRESOLVED, CardState, statuses
 from storage.base import utcnow
 from storage.models import (
@@ -30,8 +31,7 @@ class ComplaintRepository:
         """Store a new complaint and its `created` event."""
         now = utcnow()
         complaint.created_at = complaint.created_at or now
-        complaint.updated_at = now
-        complaint.status = complaint.status or ComplaintStatus.NEW.value
+        lifecycle.start(complaint, now)
         self._session.add(complaint)
         await self._session.flush()
         self._session.add(
@@ -70,24 +70,15 @@ class ComplaintRepository:
         action: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        """Move a complaint to `target` if the lifecycle allows it, and log who did it."""
-        current = ComplaintStatus(complaint.status)
-        check_transition(current, target)
-        now = utcnow()
-        complaint.status = target.value
-        complaint.updated_at = now
-        if target is ComplaintStatus.RESOLVED:
-            complaint.resolved_at = now
-        if current.is_final and target is ComplaintStatus.QUEUED:
-            complaint.reopen_count += 1
-            complaint.resolved_at = None
+        """Move a complaint to `target` as `lifecycle.move` allows, and log who did it."""
+        moved = lifecycle.move(complaint, target, utcnow())
         await self.log(
             complaint,
             action or target.value,
             actor=actor,
             actor_user_id=actor_user_id,
-            from_status=current.value,
-            to_status=target.value,
+            from_status=moved.before.value,
+            to_status=moved.after.value,
             details=details,
         )
 
@@ -189,10 +180,7 @@ class ComplaintRepository:
             actor_user_id=actor_user_id,
             details={**(details or {}), "original": original.id},
         )
-        complaint.duplicate_of_id = original.id
-        original.duplicate_count += 1 + complaint.duplicate_count
-        for merged in await self.duplicates_of(complaint.id):
-            merged.duplicate_of_id = original.id
+        lifecycle.merge(complaint, original, await self.duplicates_of(complaint.id))
         await self.log(
             original, "merged", actor=actor, actor_user_id=actor_user_id, details={"duplicate": complaint.id}
         )
