@@ -10,41 +10,28 @@ a Kazakh sentence with Russian loanwords stays Kazakh, but Russian grammar next 
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
+from bot.classifier.wordlists import WORD_LISTS, word_list, word_lists_digest
 from bot.core.text import KAZAKH_LETTER
 
-__all__ = ["LanguageVotes", "detect_language", "language_from_votes", "language_votes"]
+__all__ = [
+    "WORD_LISTS",
+    "LanguageVotes",
+    "detect_language",
+    "language_from_votes",
+    "language_votes",
+    "word_list",
+    "word_lists_digest",
+]
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _URL_OR_TAG = re.compile(r"(?:https?://|www\.|t\.me/)\S+|@\w+", re.IGNORECASE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _KAZAKH_LATIN_LETTERS = re.compile(r"[áǵńóúýäğñöşūüı]")
 _RUSSIAN_ONLY = re.compile(r"[щё]")  # ъ, э are in Kazakh loanwords too (подъезд, электр)
-
-WORDS_DIR = Path(__file__).resolve().parent / "data" / "words"
-# one word per line, lowercase; "#" starts a comment. Words of one language that vote for it.
-WORD_LISTS = ("kazakh_cyrillic", "kazakh_latin", "english", "russian", "latin_ambiguous")
-
-
-@functools.cache
-def word_list(name: str) -> frozenset[str]:
-    """The words of `data/words/<name>.txt` (see WORD_LISTS)."""
-    lines = (WORDS_DIR / f"{name}.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in (line.split("#", 1)[0].strip() for line in lines) if w)
-
-
-def word_lists_digest() -> str:
-    """A hash of every word list: the model cache key changes when a list is edited."""
-    digest = hashlib.sha256()
-    for name in WORD_LISTS:
-        digest.update(name.encode() + b"\0" + "\n".join(sorted(word_list(name))).encode() + b"\0")
-    return digest.hexdigest()
-
 
 _RUSSIAN_ENDING = re.compile(
     r"(?:ться|тся|ешь|ишь|ают|яют|уют|ют|ят|ает|ует|яет|еет|ить|ать|еть|уть|ыть|ого|его|ому|ему|ыми|ими|"

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 
 from bot.classifier.normalize import fold_token, is_cyrillic, normalize, script
+from bot.classifier.wordlists import word_list
 from bot.core.text import KAZAKH_LETTER
 
 __all__ = ["FREE_PREFIX", "PhraseMatcher", "StemIndex", "is_ending_chain", "stem_word"]
@@ -23,232 +24,43 @@ T = TypeVar("T")
 # Stems at least this long match any word they start.
 FREE_PREFIX = 5
 
-_RUSSIAN_ENDINGS = [
-    "а",
-    "я",
-    "о",
-    "е",
-    "ы",
-    "и",
-    "у",
-    "ю",
-    "ь",
-    "й",
-    "ом",
-    "ем",
-    "ой",
-    "ей",
-    "ам",
-    "ям",
-    "ах",
-    "ях",
-    "ами",
-    "ями",
-    "ов",
-    "ев",
-    "ью",
-    "ия",
-    "ие",
-    "ии",
-    "ий",
-    "ый",
-    "ая",
-    "яя",
-    "ое",
-    "ее",
-    "ые",
-    "ого",
-    "его",
-    "ому",
-    "ему",
-    "ым",
-    "им",
-    "ых",
-    "их",
-    "ую",
-    "юю",
-    "ою",
-    "ею",
-    "ск",
-    "инск",
-    "ьск",
-    "ья",
-    "ье",
-    "ьи",
-    "ьев",
-]
-_KAZAKH_ENDINGS = [
-    "лар",
-    "лер",
-    "дар",
-    "дер",
-    "тар",
-    "тер",
-    "ым",
-    "ім",
-    "ың",
-    "ің",
-    "ы",
-    "і",
-    "сы",
-    "сі",
-    "мыз",
-    "міз",
-    "ымыз",
-    "іміз",
-    "ңыз",
-    "ңіз",
-    "ыңыз",
-    "іңіз",
-    "ның",
-    "нің",
-    "дың",
-    "дің",
-    "тың",
-    "тің",
-    "ға",
-    "ге",
-    "қа",
-    "ке",
-    "на",
-    "не",
-    "а",
-    "е",
-    "ны",
-    "ні",
-    "ды",
-    "ді",
-    "ты",
-    "ті",
-    "да",
-    "де",
-    "та",
-    "те",
-    "нда",
-    "нде",
-    "дан",
-    "ден",
-    "тан",
-    "тен",
-    "нан",
-    "нен",
-    "мен",
-    "бен",
-    "пен",
-    "дағы",
-    "дегі",
-    "тағы",
-    "тегі",
-    "ндағы",
-    "ндегі",
-    "сыз",
-    "сіз",
-    "ын",
-    "ін",
-    "ыл",
-    "іл",
-    "ып",
-    "іп",
-    "ған",
-    "ген",
-    "қан",
-    "кен",
-    "ма",
-    "ме",
-    "ба",
-    "бе",
-    "па",
-    "пе",
-    "йды",
-    "йді",
-    "ады",
-    "еді",
-    "у",
-    "ыр",
-    "ір",
-    "мады",
-    "меді",
-    "майды",
-    "мейді",
-    "ғы",
-    "гі",
-    "қы",
-    "кі",
-    "шы",
-    "ші",
-]
-_ENGLISH_ENDINGS = ["s", "es", "ed", "d", "ing", "er", "ers", "ly", "ies", "y"]
-_CYRILLIC_ENDINGS = frozenset(_RUSSIAN_ENDINGS + _KAZAKH_ENDINGS)
-_LATIN_ENDINGS = frozenset(
-    [fold_token(e) for e in _RUSSIAN_ENDINGS + _KAZAKH_ENDINGS] + [normalize(e) for e in _ENGLISH_ENDINGS]
-) - {""}
-_MAX_ENDING = max(len(e) for e in _CYRILLIC_ENDINGS | _LATIN_ENDINGS)
 _MAX_CHAIN = 3
-
-# Russian endings stripped from a keyword or alias word to get its stem ("батареи" → "батаре",
-# "Сарыарка" → "сарыарк"), longest first; a Kazakh word is already a bare stem and is left alone.
-_STRIP = sorted(
-    [
-        "ями",
-        "ами",
-        "ого",
-        "его",
-        "ому",
-        "ему",
-        "ыми",
-        "ими",
-        "ьев",
-        "ая",
-        "яя",
-        "ое",
-        "ее",
-        "ые",
-        "ие",
-        "ый",
-        "ий",
-        "ой",
-        "ей",
-        "ом",
-        "ем",
-        "ам",
-        "ям",
-        "ах",
-        "ях",
-        "ов",
-        "ев",
-        "ую",
-        "юю",
-        "ья",
-        "ье",
-        "ьи",
-        "а",
-        "я",
-        "о",
-        "е",
-        "ы",
-        "и",
-        "у",
-        "ю",
-        "ь",
-        "й",
-    ],
-    key=len,
-    reverse=True,
-)
 _MIN_STEM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Endings:
+    """The ending lists, read once from the word-list files on first use (not at import)."""
+
+    cyrillic: frozenset[str]
+    latin: frozenset[str]  # the Cyrillic ones folded to Latin, and the English ones
+    longest: int
+    strip: tuple[str, ...]  # Russian endings cut off a keyword to get its stem, longest first
+
+
+@lru_cache(maxsize=1)
+def _endings() -> _Endings:
+    cyrillic = word_list("endings_russian") | word_list("endings_kazakh")
+    latin = frozenset(
+        [fold_token(e) for e in cyrillic] + [normalize(e) for e in word_list("endings_english")]
+    ) - {""}
+    # "батареи" → "батаре", "Сарыарка" → "сарыарк"; a Kazakh word is already a bare stem
+    strip = tuple(sorted(word_list("stem_strip_russian"), key=len, reverse=True))
+    return _Endings(cyrillic, latin, max(len(e) for e in cyrillic | latin), strip)
 
 
 @lru_cache(maxsize=65536)
 def is_ending_chain(rest: str, latin: bool) -> bool:
     """True when `rest` is a chain of at most three known endings (Cyrillic or folded Latin)."""
-    endings = _LATIN_ENDINGS if latin else _CYRILLIC_ENDINGS
+    known = _endings()
+    endings, longest = (known.latin if latin else known.cyrillic), known.longest
 
     def chain(start: int, depth: int) -> bool:
         if start == len(rest):
             return True
         if depth == _MAX_CHAIN:
             return False
-        for end in range(min(len(rest), start + _MAX_ENDING), start, -1):
+        for end in range(min(len(rest), start + longest), start, -1):
             if rest[start:end] in endings and chain(end, depth + 1):
                 return True
         return False
@@ -260,7 +72,7 @@ def stem_word(word: str) -> str:
     """A normalised word without its Russian ending, so inflected forms match it."""
     if KAZAKH_LETTER.search(word) or not is_cyrillic(word):
         return word
-    for ending in _STRIP:
+    for ending in _endings().strip:
         if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
             return word[: -len(ending)]
     return word
