@@ -26,6 +26,7 @@ from bot.services.digests import DigestBuilder, DigestRecipient, previous_run
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow
+from storage.uow import UnitOfWork
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 5000
@@ -158,7 +159,7 @@ async def run(complaints: int, days: int, repeats: int, database: Path) -> dict[
         async with factory() as session:
             stored = (await session.execute(select(func.count()).select_from(ComplaintRow))).scalar_one()
 
-        builder = DigestBuilder(config, factory)
+        builder = DigestBuilder(config, lambda: UnitOfWork(factory))
         recipients = {r.key: r for r in builder.recipients()}
         akim = recipients["official:akim"]
         head = recipients["head:utilities"]

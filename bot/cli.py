@@ -165,7 +165,7 @@ async def _send_digests(config: Config, key: str | None, stdout: TextIO) -> int:
 
     async with build_resources(config) as resources, open_gateway(config) as gateway:
         outbound = Outbound(gateway, RateLimiter(config.telegram.rate_limit))
-        service = DigestService(config, DigestBuilder(config, resources.session_factory), outbound)
+        service = DigestService(config, DigestBuilder(config, resources.unit_of_work), outbound)
         recipients = [r for r in service.recipients() if key is None or r.key == key]
         if not recipients:
             print(
@@ -200,7 +200,7 @@ async def _erase_resident(config: Config, user_id: int, stdout: TextIO) -> int:
 
     async with build_resources(config) as resources:
         # the running bot's delivery workers pick the queued cards up and edit them without the author
-        enqueuer = Enqueuer(resources.queue, resources.session_factory)
+        enqueuer = Enqueuer(resources.queue, resources.unit_of_work)
         eraser = DataEraser(config.retention, resources.unit_of_work, refresh_card=enqueuer.enqueue)
         report = await eraser.erase_resident(user_id)
     if not report.found:

@@ -10,7 +10,9 @@ from storage.repositories import (
     ChatRepository,
     ComplaintRepository,
     ConversationRepository,
+    CorrectionRepository,
     DeskPromptRepository,
+    DigestRepository,
     DirectoryRepository,
     InboxRepository,
     JobRunRepository,
@@ -38,6 +40,8 @@ class UnitOfWork:
     notices: NoticeRepository
     desk_prompts: DeskPromptRepository
     settings: SettingRepository
+    digests: DigestRepository
+    corrections: CorrectionRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -56,6 +60,8 @@ class UnitOfWork:
         self.notices = NoticeRepository(self.session)
         self.desk_prompts = DeskPromptRepository(self.session)
         self.settings = SettingRepository(self.session)
+        self.digests = DigestRepository(self.session)
+        self.corrections = CorrectionRepository(self.session)
         return self
 
     async def __aexit__(

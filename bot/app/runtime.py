@@ -90,9 +90,9 @@ class ShagymBot:
         self.renderer = CardRenderer(config)
         self.outbound = Outbound(gateway, self.limiter)
         self.detector = MentionDetector(config.officials)
-        self.enqueuer = Enqueuer(resources.queue, resources.session_factory)
+        self.enqueuer = Enqueuer(resources.queue, resources.unit_of_work)
         self.intake = ComplaintIntake(
-            config, self.detector, classifier, self.enqueuer, resources.session_factory
+            config, self.detector, classifier, self.enqueuer, resources.unit_of_work
         )
         acknowledger = Acknowledger(config, self.outbound, self.limiter, self.renderer.department_name)
         # erasing a resident's data re-queues their cards, so the department chat loses the name too
@@ -109,7 +109,7 @@ class ShagymBot:
         self.desk = DeskActions(
             config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
         )
-        self.digests = DigestService(config, DigestBuilder(config, resources.session_factory), self.outbound)
+        self.digests = DigestService(config, DigestBuilder(config, resources.unit_of_work), self.outbound)
         # one id per process: several instances (and a restarted one) never share claims or leases
         instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.instance = instance

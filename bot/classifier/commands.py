@@ -184,12 +184,14 @@ async def read_corrections(database_url: str) -> list[Correction]:
     from bot.classifier.corrections import load_corrections
     from storage import migrate
     from storage.db import create_engine, create_session_factory, is_sqlite
+    from storage.uow import UnitOfWork
 
     engine = create_engine(database_url)
     try:
         if is_sqlite(database_url):
             await migrate.upgrade(engine)
-        return await load_corrections(create_session_factory(engine))
+        session_factory = create_session_factory(engine)
+        return await load_corrections(lambda: UnitOfWork(session_factory))
     finally:
         await engine.dispose()
 

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.classifier.train import Correction
-from storage.models import ComplaintEventRow, ComplaintRow
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 __all__ = ["REROUTED", "load_corrections"]
 
 REROUTED = "rerouted"
 
 
-async def load_corrections(session_factory: async_sessionmaker[AsyncSession]) -> list[Correction]:
+async def load_corrections(uow_factory: Callable[[], UnitOfWork]) -> list[Correction]:
     """Every rerouting (oldest first): the complaint's text and the category staff moved it to.
 
     Events whose details lack a string "category" are skipped; later reroutings of the same text win
     when the corrections are applied.
     """
-    statement = (
-        select(ComplaintRow.text, ComplaintEventRow.details)
-        .join(ComplaintRow, ComplaintRow.id == ComplaintEventRow.complaint_id)
-        .where(ComplaintEventRow.action == REROUTED)
-        .order_by(ComplaintEventRow.at, ComplaintEventRow.id)
-    )
-    async with session_factory() as session:
-        rows = (await session.execute(statement)).all()
+    async with uow_factory() as uow:
+        rows = await uow.corrections.texts_with_events(REROUTED)
     corrections: list[Correction] = []
     for text, details in rows:
         if not isinstance(details, dict):

@@ -33,18 +33,14 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, case, cast, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Config
-from bot.core.domain import ComplaintSource, ComplaintStatus
-from bot.core.lifecycle import UNRESOLVED, statuses
 from bot.core.text import split_message, truncate
 from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT
 from bot.views.digest_chart import ChartData, render_chart
@@ -57,7 +53,7 @@ from bot.views.digest_text import (
     _Link,
     _Stats,
 )
-from storage.models import ComplaintRow
+from storage.uow import UnitOfWork
 
 __all__ = [
     "DIGEST_TEXTS",
@@ -78,11 +74,6 @@ SPIKE_WINDOWS = 28  # at most this many history windows (a daily digest: exactly
 SPIKE_MIN_COUNT = 3
 SPIKE_SIGMAS = 3.0
 URGENT_LIMIT = 60  # urgent items listed by number; the rest are counted
-
-OPEN_STATUSES = statuses(UNRESOLVED)
-_REJECTED = ComplaintStatus.REJECTED.value
-_DUPLICATE = ComplaintStatus.DUPLICATE.value
-_RESOLVED = ComplaintStatus.RESOLVED.value
 
 
 @dataclass(frozen=True)
@@ -127,13 +118,6 @@ def previous_run(schedule: str, now: datetime, tz: ZoneInfo) -> datetime:
     return previous
 
 
-def _epoch(dialect: str, column: Any) -> ColumnElement[int]:
-    """Whole UTC seconds of a timestamp column, as an integer, on SQLite and PostgreSQL."""
-    if dialect == "sqlite":
-        return cast(func.strftime("%s", column), BigInteger)
-    return cast(func.floor(func.extract("epoch", column)), BigInteger)
-
-
 def _aware(value: datetime, name: str) -> None:
     if value.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware")
@@ -142,9 +126,9 @@ def _aware(value: datetime, name: str) -> None:
 class DigestBuilder:
     """Builds digests from the complaints table; recipients come from the config."""
 
-    def __init__(self, config: Config, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, config: Config, uow_factory: Callable[[], UnitOfWork]) -> None:
         self._config = config
-        self._session_factory = session_factory
+        self._uow_factory = uow_factory
         self._renderer = DigestRenderer(config)
 
     def recipients(self) -> list[DigestRecipient]:
@@ -177,42 +161,22 @@ class DigestBuilder:
             caption=truncate(self._renderer.caption(stats, recipient, start, end), CAPTION_LIMIT),
         )
 
-    # ------------------------------------------------------------------------------------------ queries
+    # ------------------------------------------------------------------------------------- statistics
 
     async def _collect(self, department_id: str | None, start: datetime, end: datetime) -> _Stats:
         length = end - start
         windows = max(1, min(SPIKE_WINDOWS, int(SPIKE_HISTORY / length)))
-        history_start = start - windows * length
-        prev_start = start - length
-        seconds = max(1, int(length.total_seconds()))
-        start_epoch = math.floor(start.timestamp())
-        c = ComplaintRow.__table__.c
-        scope: list[ColumnElement[bool]] = []
-        if department_id is not None:
-            scope.append(c.department_id == department_id)
         stats = _Stats()
-        async with self._session_factory() as session:
-            dialect = session.get_bind().dialect.name
-            first = (await session.execute(select(func.min(c.created_at)))).scalar_one_or_none()
-
-            # new complaints by department, category and district, per window: -1 is the period itself,
-            # 0 the previous period, 1.. the earlier windows used for spikes
-            # (a subquery, so that PostgreSQL sees one bucket expression, not two with different parameters)
-            bucket = case(
-                (c.created_at >= start, literal(-1, Integer)),
-                else_=(literal(start_epoch, BigInteger) - _epoch(dialect, c.created_at) - 1)
-                // literal(seconds, BigInteger),
-            )
-            recent = (
-                select(c.department_id, c.category, c.district, bucket.label("bucket"))
-                .where(c.created_at >= history_start, c.created_at < end, c.status != _REJECTED, *scope)
-                .subquery()
-            )
-            rc = recent.c
-            rows = await session.execute(
-                select(rc.department_id, rc.category, rc.district, rc.bucket, func.count()).group_by(
-                    rc.department_id, rc.category, rc.district, rc.bucket
-                )
+        async with self._uow_factory() as uow:
+            first = await uow.digests.first_created_at()
+            # new complaints per window: -1 is the period itself, 0 the previous period, 1.. the earlier
+            # windows used for spikes
+            rows = await uow.digests.new_by_window(
+                start=start,
+                end=end,
+                since=start - windows * length,
+                window=length,
+                department_id=department_id,
             )
             category_history: dict[str, list[int]] = defaultdict(lambda: [0] * windows)
             district_history: dict[str, list[int]] = defaultdict(lambda: [0] * windows)
@@ -220,7 +184,6 @@ class DigestBuilder:
             district_now: dict[str, int] = defaultdict(int)
             places: dict[tuple[str, str], int] = defaultdict(int)
             for department, category, district, window, count in rows:
-                window = int(window)
                 if window == -1:
                     stats.new += count
                     self._slot(stats.by_department, department, 4)[0] += count
@@ -253,56 +216,30 @@ class DigestBuilder:
             stats.spikes.sort(key=lambda s: (-s.score, -s.count, s.kind, s.key))
 
             # resolved, in this period and the previous one
-            in_period = func.sum(case((c.resolved_at >= start, 1), else_=0))
-            in_previous = func.sum(case((c.resolved_at < start, 1), else_=0))
-            rows = await session.execute(
-                select(c.department_id, c.category, in_period, in_previous)
-                .where(c.status == _RESOLVED, c.resolved_at >= prev_start, c.resolved_at < end, *scope)
-                .group_by(c.department_id, c.category)
+            resolved = await uow.digests.resolved_counts(
+                previous_start=start - length, start=start, end=end, department_id=department_id
             )
-            for department, category, now_count, prev_count in rows:
-                stats.resolved_prev += int(prev_count or 0)
+            for department, category, now_count, prev_count in resolved:
+                stats.resolved_prev += prev_count
                 if now_count:
-                    stats.resolved += int(now_count)
-                    self._slot(stats.by_department, department, 4)[2] += int(now_count)
-                    self._slot(stats.by_category, category, 3)[2] += int(now_count)
+                    stats.resolved += now_count
+                    self._slot(stats.by_department, department, 4)[2] += now_count
+                    self._slot(stats.by_category, category, 3)[2] += now_count
 
-            # overdue at the end of the period and at its start: past the deadline, not closed by then
-            def overdue_at(moment: datetime) -> ColumnElement[int]:
-                late = and_(
-                    c.deadline_at < moment,
-                    c.created_at < moment,
-                    or_(c.status.in_(OPEN_STATUSES), and_(c.status == _RESOLVED, c.resolved_at >= moment)),
-                )
-                return func.sum(case((late, 1), else_=0))
-
-            rows = await session.execute(
-                select(c.department_id, overdue_at(end), overdue_at(start))
-                .where(
-                    c.deadline_at.is_not(None),
-                    c.deadline_at < end,
-                    c.status.in_((*OPEN_STATUSES, _RESOLVED)),
-                    *scope,
-                )
-                .group_by(c.department_id)
-            )
-            for department, now_count, prev_count in rows:
-                stats.overdue += int(now_count or 0)
-                stats.overdue_prev += int(prev_count or 0)
+            # overdue at the end of the period and at its start
+            for department, now_count, prev_count in await uow.digests.overdue_counts(
+                start=start, end=end, department_id=department_id
+            ):
+                stats.overdue += now_count
+                stats.overdue_prev += prev_count
                 if now_count:
-                    self._slot(stats.by_department, department, 4)[3] += int(now_count)
+                    self._slot(stats.by_department, department, 4)[3] += now_count
 
             top = self._config.digests.top_problems
-            link_columns = (c.source, c.chat_id, c.message_id, c.chat_username)
             # open complaints other residents have repeated most
-            rows = await session.execute(
-                select(c.id, c.category, c.district, c.status, c.duplicate_count, *link_columns)
-                .where(c.status.in_(OPEN_STATUSES), c.duplicate_count > 0, *scope)
-                .order_by(c.duplicate_count.desc(), c.id)
-                .limit(top)
-            )
             stats.repeated = [
-                _Item(r.id, r.category, r.district, r.status, _Link(*r[5:]), r.duplicate_count) for r in rows
+                _Item(r.id, r.category, r.district, r.status, _Link(*r.link), r.duplicate_count)
+                for r in await uow.digests.most_repeated(limit=top, department_id=department_id)
             ]
 
             # the category + district pairs with most complaints, with their latest linkable message
@@ -310,62 +247,30 @@ class DigestBuilder:
             ranked = sorted(repeated_places, key=lambda item: (-item[1], item[0]))[:top]
             latest: dict[tuple[str, str], _Link] = {}
             if ranked:
-                linkable = and_(c.source != ComplaintSource.PRIVATE.value, c.chat_id < 0)
-                ids = await session.execute(
-                    select(c.category, c.district, func.max(c.id))
-                    .where(c.created_at >= start, c.created_at < end, c.status != _REJECTED, linkable, *scope)
-                    .where(c.district.is_not(None))
-                    .group_by(c.category, c.district)
-                )
                 wanted = {key for key, _ in ranked}
-                by_id = {number: (category, district) for category, district, number in ids}
-                by_id = {number: pair for number, pair in by_id.items() if pair in wanted}
+                newest = await uow.digests.latest_linkable(start=start, end=end, department_id=department_id)
+                by_id = {number: pair for pair, number in newest.items() if pair in wanted}
                 if by_id:
-                    rows = await session.execute(select(c.id, *link_columns).where(c.id.in_(list(by_id))))
-                    for r in rows:
-                        latest[by_id[r.id]] = _Link(*r[1:])
+                    for number, link in (await uow.digests.links(list(by_id))).items():
+                        latest[by_id[number]] = _Link(*link)
             stats.places = [(cat, dist, count, latest.get((cat, dist))) for (cat, dist), count in ranked]
 
             # urgent complaints of the period, open ones first
-            urgent_filter = (
-                c.urgent.is_(True),
-                c.created_at >= start,
-                c.created_at < end,
-                c.status.not_in((_REJECTED, _DUPLICATE)),
-                *scope,
+            stats.urgent_total = await uow.digests.urgent_count(
+                start=start, end=end, department_id=department_id
             )
-            stats.urgent_total = (
-                await session.execute(select(func.count()).where(*urgent_filter))
-            ).scalar_one()
             if stats.urgent_total:
-                closed = case((c.status.in_(OPEN_STATUSES), 0), else_=1)
-                rows = await session.execute(
-                    select(c.id, c.category, c.district, c.status, *link_columns)
-                    .where(*urgent_filter)
-                    .order_by(closed, c.id)
-                    .limit(URGENT_LIMIT)
-                )
-                stats.urgent = [_Item(r.id, r.category, r.district, r.status, _Link(*r[4:])) for r in rows]
+                stats.urgent = [
+                    _Item(r.id, r.category, r.district, r.status, _Link(*r.link))
+                    for r in await uow.digests.urgent(
+                        start=start, end=end, limit=URGENT_LIMIT, department_id=department_id
+                    )
+                ]
 
-            # median time to resolution per department, in SQL: the middle row(s) of each ordered group
-            duration = (_epoch(dialect, c.resolved_at) - _epoch(dialect, c.created_at)).label("d")
-            ordered = (
-                select(
-                    c.department_id,
-                    duration,
-                    func.row_number().over(partition_by=c.department_id, order_by=duration).label("rn"),
-                    func.count().over(partition_by=c.department_id).label("n"),
-                )
-                .where(c.status == _RESOLVED, c.resolved_at >= start, c.resolved_at < end, *scope)
-                .subquery()
+            # median time to resolution per department
+            stats.medians = await uow.digests.resolution_medians(
+                start=start, end=end, department_id=department_id
             )
-            middle = or_(ordered.c.rn == (ordered.c.n + 1) // 2, ordered.c.rn == (ordered.c.n + 2) // 2)
-            rows = await session.execute(
-                select(ordered.c.department_id, func.avg(ordered.c.d), func.max(ordered.c.n))
-                .where(middle)
-                .group_by(ordered.c.department_id)
-            )
-            stats.medians = {department: (float(median), int(n)) for department, median, n in rows}
         return stats
 
     @staticmethod

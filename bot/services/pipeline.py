@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.classifier.base import Classification, Classifier, MessageContext
 from bot.config import Config
 from bot.core.deadlines import DeadlinePolicy
@@ -75,17 +73,17 @@ class Enqueuer:
     def __init__(
         self,
         queue: DepartmentQueue,
-        session_factory: async_sessionmaker[AsyncSession],
+        uow_factory: Callable[[], UnitOfWork],
         *,
         on_enqueued: Callable[[str], None] | None = None,
     ) -> None:
         self._queue = queue
-        self._session_factory = session_factory
+        self._uow_factory = uow_factory
         # wakes this process's delivery worker at once; other instances find the entry by polling
         self.on_enqueued = on_enqueued
 
     def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory)
+        return self._uow_factory()
 
     async def enqueue(self, complaint_id: int, department: str) -> None:
         """Queue the card job, then mark the complaint queued (a crash in between is swept up later)."""
@@ -119,7 +117,7 @@ class ComplaintIntake:
         detector: MentionDetector,
         classifier: Classifier,
         enqueuer: Enqueuer,
-        session_factory: async_sessionmaker[AsyncSession],
+        uow_factory: Callable[[], UnitOfWork],
     ) -> None:
         self._config = config
         self._deadlines = DeadlinePolicy(config)
@@ -127,11 +125,11 @@ class ComplaintIntake:
         self._detector = detector
         self._classifier = classifier
         self._enqueuer = enqueuer
-        self._session_factory = session_factory
+        self._uow_factory = uow_factory
         self.classify_seconds = LatencyHistogram()  # read by the metrics endpoint
 
     def _uow(self) -> UnitOfWork:
-        return UnitOfWork(self._session_factory)
+        return self._uow_factory()
 
     def mentions(self, message: IncomingMessage) -> list[Mention]:
         """Officials the message tags."""

@@ -210,7 +210,7 @@ class DataEraser:
                 resident.username = resident.full_name = resident.phone = resident.language = None
                 outcome = "kept_blocked"
             elif resident is not None:
-                await uow.session.delete(resident)
+                await uow.residents.delete(resident)
                 outcome = "deleted"
             await uow.commit()
         report = ErasureReport(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from storage.repositories.chats import ChatRepository, DirectoryRepository
 from storage.repositories.complaints import ComplaintRepository
+from storage.repositories.corrections import CorrectionRepository
 from storage.repositories.desk import DeskPromptRepository
+from storage.repositories.digests import DigestRepository
 from storage.repositories.inbox import InboxItem, InboxRepository, LeaseRepository
 from storage.repositories.jobs import JobRunRepository, SettingRepository
 from storage.repositories.notices import NoticeRepository
@@ -14,7 +16,9 @@ __all__ = [
     "ChatRepository",
     "ComplaintRepository",
     "ConversationRepository",
+    "CorrectionRepository",
     "DeskPromptRepository",
+    "DigestRepository",
     "DirectoryRepository",
     "InboxItem",
     "InboxRepository",

@@ -65,6 +65,10 @@ class ResidentRepository:
             row.last_seen_at = now
         return row
 
+    async def delete(self, row: ResidentRow) -> None:
+        """Remove the resident's row altogether (erasure on request)."""
+        await self._session.delete(row)
+
 
 class ConversationRepository:
     """Private-chat state per resident."""

@@ -16,6 +16,7 @@ from bot.core.text import utf16_len
 from bot.services import digests
 from bot.services.digests import ChartData, Digest, DigestBuilder, DigestRecipient
 from storage.models import ComplaintRow, ResidentRow
+from storage.uow import UnitOfWork
 
 END = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)  # 09:00 in Astana
 START = END - timedelta(days=1)
@@ -62,7 +63,7 @@ def head(department: str = "utilities", language: str = "ru") -> DigestRecipient
 async def build(
     factory: async_sessionmaker[AsyncSession], config: Config, recipient: DigestRecipient
 ) -> Digest:
-    return await DigestBuilder(config, factory).build(recipient, end=END, start=START)
+    return await DigestBuilder(config, lambda: UnitOfWork(factory)).build(recipient, end=END, start=START)
 
 
 def section(digest: Digest, heading: str) -> str:

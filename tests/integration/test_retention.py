@@ -355,7 +355,7 @@ async def test_digests_count_erased_complaints(
         await world.complaint(resident, 700020 + n, closed_days_ago=400 - n * 0.1, created_days_ago=401)
     await world.complaint(None, None, status="in_progress", created_days_ago=400.5)
     recipient = DigestRecipient("official:akim", 100001, "en", None)
-    builder = DigestBuilder(example_config, session_factory)
+    builder = DigestBuilder(example_config, lambda: UnitOfWork(session_factory))
     period = {"start": days_ago(402), "end": days_ago(399)}
     before = await builder.build(recipient, **period)
 

@@ -15,7 +15,6 @@ from bot.classifier import MessageContext, ModelClassifier, build_classifier, lo
 from bot.classifier.corpus import Example, load_corpus, split_corpus, text_hash
 from bot.classifier.corrections import load_corrections
 from bot.classifier.evaluation import evaluate
-from bot.classifier.factory import training_runs
 from bot.classifier.features import Analyzer
 from bot.classifier.language import detect_language
 from bot.classifier.matching import PhraseMatcher
@@ -24,6 +23,7 @@ from bot.classifier.rules import urgent_reasons
 from bot.classifier.train import sparse_matrix
 from bot.config import Config, load_config
 from storage.models import ComplaintEventRow, ComplaintRow
+from storage.uow import UnitOfWork
 from tests.conftest import EXAMPLE_CONFIG
 
 _SHARED: dict[str, object] = {}
@@ -33,9 +33,11 @@ def trained_cache_dir(factory: pytest.TempPathFactory) -> Path:
     """A model cache holding the corpus model, trained once per test session (shared by test modules)."""
     if "path" not in _SHARED:
         path = factory.mktemp("classifier-cache")
-        before = training_runs()
-        trained = build_classifier(load_config(EXAMPLE_CONFIG, environ={}), cache_dir=path)
-        assert training_runs() == before + 1, "an empty cache must train"
+        trainings: list[Path] = []
+        trained = build_classifier(
+            load_config(EXAMPLE_CONFIG, environ={}), cache_dir=path, on_trained=trainings.append
+        )
+        assert len(trainings) == 1, "an empty cache must train"
         assert not trained.from_cache
         _SHARED["path"], _SHARED["trained"] = path, trained
     path = _SHARED["path"]
@@ -202,10 +204,10 @@ def test_cached_model_loads_without_training_and_predicts_identically(
 ) -> None:
     trained = _SHARED["trained"]  # the classifier whose model was trained in this session
     assert isinstance(trained, ModelClassifier)
-    runs = training_runs()
-    loaded = build_classifier(config, cache_dir=cache_dir)
+    trainings: list[Path] = []
+    loaded = build_classifier(config, cache_dir=cache_dir, on_trained=trainings.append)
     assert loaded.from_cache
-    assert training_runs() == runs
+    assert trainings == []
     assert loaded.model_path == trained.model_path
     assert loaded.model_path is not None and loaded.model_path.name.startswith("classifier-")
     texts = [e.text for e in load_corpus()[::7]]
@@ -538,7 +540,7 @@ async def test_load_corrections_reads_reroutings(session_factory: async_sessionm
             ]
         )
         await session.commit()
-    corrections = await load_corrections(session_factory)
+    corrections = await load_corrections(lambda: UnitOfWork(session_factory))
     assert [(c.text, c.category, c.previous_category) for c in corrections] == [
         ("во дворе шлагбаум сломан", "public_order", "landscaping")
     ]

@@ -22,6 +22,7 @@ from bot.services.digests import (
 )
 from bot.views.digest_text import _duration, _with_delta
 from bot.views.i18n import LANGUAGES
+from storage.uow import UnitOfWork
 
 ALMATY = ZoneInfo("Asia/Almaty")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -62,7 +63,7 @@ def test_previous_run_weekdays_and_naive_time() -> None:
 
 
 def test_recipients_officials_and_department_heads(example_config: Config) -> None:
-    recipients = DigestBuilder(example_config, async_sessionmaker()).recipients()
+    recipients = DigestBuilder(example_config, lambda: UnitOfWork(async_sessionmaker())).recipients()
     by_key = {r.key: r for r in recipients}
     assert by_key["official:akim"] == DigestRecipient("official:akim", 100001, "ru", None)
     assert by_key["official:deputy_social"].language == "kk"
@@ -76,18 +77,18 @@ def test_recipients_officials_and_department_heads(example_config: Config) -> No
 def test_no_head_digests_without_a_schedule_or_a_head(example_config: Config) -> None:
     digests = example_config.digests.model_copy(update={"department_heads_schedule": None})
     config = example_config.model_copy(update={"digests": digests})
-    keys = [r.key for r in DigestBuilder(config, async_sessionmaker()).recipients()]
+    keys = [r.key for r in DigestBuilder(config, lambda: UnitOfWork(async_sessionmaker())).recipients()]
     assert keys == ["official:akim", "official:deputy_utilities", "official:deputy_social"]
     headless = [
         d.model_copy(update={"head": None}) if d.id == "police" else d for d in example_config.departments
     ]
     config = example_config.model_copy(update={"departments": headless})
-    keys = [r.key for r in DigestBuilder(config, async_sessionmaker()).recipients()]
+    keys = [r.key for r in DigestBuilder(config, lambda: UnitOfWork(async_sessionmaker())).recipients()]
     assert "head:police" not in keys and "head:utilities" in keys
 
 
 async def test_build_wants_an_aware_non_empty_period(example_config: Config) -> None:
-    builder = DigestBuilder(example_config, async_sessionmaker())
+    builder = DigestBuilder(example_config, lambda: UnitOfWork(async_sessionmaker()))
     recipient = DigestRecipient("official:akim", 1, "ru", None)
     end = datetime(2025, 3, 10, 4, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="timezone-aware"):
