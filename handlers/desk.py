@@ -6,8 +6,9 @@ import logging
 from functools import partial
 
 from bot.core.events import CallbackPress, IncomingMessage
-from bot.services.desk import DeskResult
+from bot.services.desk_results import DeskResult
 from bot.telegram import TelegramError
+from bot.views.desk import picker_keyboard, prompt_text
 from bot.workers.loops import outlast
 from handlers.context import HandlerContext
 
@@ -18,16 +19,18 @@ async def _apply(result: DeskResult, chat_id: int, card_message_id: int | None, 
     if result.notices:
         ctx.notices.wake()  # stored with the action; the sender delivers them, surviving a crash
     if result.picker is not None and card_message_id is not None:
-        await ctx.outbound.edit_keyboard(chat_id, card_message_id, result.picker)
+        keyboard = picker_keyboard(result.picker, ctx.renderer)
+        if keyboard is not None:
+            await ctx.outbound.edit_keyboard(chat_id, card_message_id, keyboard)
     if result.prompt is not None:
-        sent = await ctx.outbound.send(
-            chat_id, result.prompt, html=False, reply_to_message_id=card_message_id
-        )
-        if sent is not None and result.prompt_id is not None:
+        prompt = result.prompt
+        text = prompt_text(prompt)
+        sent = await ctx.outbound.send(chat_id, text, html=False, reply_to_message_id=card_message_id)
+        if sent is not None:
             # only a reply to this very message completes the resolution; a prompt Telegram did not
             # take has no message to reply to, so then only the "no comment" button resolves
-            record = partial(ctx.desk.prompt_sent, result.prompt_id, sent.message_id)
-            await outlast(log, f"desk prompt {result.prompt_id}: recording", record)
+            record = partial(ctx.desk.prompt_sent, prompt.pending_id, sent.message_id)
+            await outlast(log, f"desk prompt {prompt.pending_id}: recording", record)
     # the change is committed: if the database or Redis is away now, the card refresh waits for it
     # here (a retry of the update would find the change done and skip it)
     for complaint_id in result.refresh or []:

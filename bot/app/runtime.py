@@ -107,7 +107,7 @@ class ShagymBot:
         self.notifier = ResidentNotifier(config, resources.unit_of_work, self._notify_resident)
         self.delivery = CardDelivery(config, gateway, self.renderer, resources.unit_of_work, self.outbound)
         self.desk = DeskActions(
-            config, resources.unit_of_work, self.enqueuer, self.renderer, gateway.get_chat_administrators
+            config, resources.unit_of_work, self.enqueuer, gateway.get_chat_administrators
         )
         self.digests = DigestService(config, DigestBuilder(config, resources.unit_of_work), self.outbound)
         # one id per process: several instances (and a restarted one) never share claims or leases
