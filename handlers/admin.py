@@ -3,38 +3,29 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from bot.core.events import IncomingMessage, MalformedUpdate, parse_chat
+from bot.core.events import IncomingMessage, MembershipChange
 from handlers.context import HandlerContext
 from storage.base import utcnow
 
 log = logging.getLogger(__name__)
 
 
-async def on_membership_change(update: dict[str, Any], ctx: HandlerContext) -> None:
+async def on_membership_change(change: MembershipChange, ctx: HandlerContext) -> None:
     """Log the chat id and the bot's new status, so the admin can put the id into the config."""
-    change = update.get("my_chat_member")
-    if not isinstance(change, dict):
-        return
-    chat: dict[str, Any] = change["chat"] if isinstance(change.get("chat"), dict) else {}
-    member = change.get("new_chat_member")
-    status = member.get("status") if isinstance(member, dict) else None
-    chat_id = chat.get("id")
+    chat = change.chat
+    chat_id = chat.id if chat is not None else None
     log.info(
         "bot membership changed: chat %s (%s) is now %s",
         chat_id,
-        chat.get("type"),
-        status,
-        extra={"chat_id": chat_id, "chat_title": chat.get("title")},
+        chat.type if chat is not None else None,
+        change.new_status,
+        extra={"chat_id": chat_id, "chat_title": chat.title if chat is not None else None},
     )
-    try:  # the same checks as for a message's chat: ids in range, strings only, lengths within limits
-        seen = parse_chat(chat)
-    except MalformedUpdate:
-        return
-    if not seen.is_private:
+    # the parser checked the chat as a message's: ids in range, strings only, lengths within limits
+    if chat is not None and not chat.is_private:
         async with ctx.unit_of_work() as uow:
-            await uow.chats.upsert_seen(seen.id, type=seen.type, title=seen.title, username=seen.username)
+            await uow.chats.upsert_seen(chat.id, type=chat.type, title=chat.title, username=chat.username)
             await uow.commit()
 
 

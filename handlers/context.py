@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.services.desk import DeskActions
 from bot.services.digest_service import DigestService
-from bot.services.notices import NoticeSender
 from bot.services.pipeline import ComplaintIntake
 from bot.services.residents import ResidentNotifier, ResidentOffice
 from bot.telegram.outbound import Acknowledger, Outbound
 from bot.views.cards import CardRenderer
-from bot.workers.delivery import CardDelivery
+from bot.workers.cards import CardDelivery
+from bot.workers.notices import NoticeSender
 from storage.uow import UnitOfWork
 
 

@@ -12,9 +12,8 @@ log = logging.getLogger(__name__)
 
 
 async def on_tagged_message(message: IncomingMessage, ctx: HandlerContext) -> IntakeResult:
-    """Run the pipeline on a message from a watched chat; acknowledge new complaints where enabled."""
-    if not ctx.config.watch.watches(message.chat.id):
-        return IntakeResult("untagged")
+    """Run the pipeline on a message from a watched chat (the router sends only those); acknowledge
+    new complaints where enabled."""
     result = await ctx.intake.submit(message)
     if result.outcome == "created" and result.complaint_id is not None and result.department:
         await ctx.acknowledger.acknowledge(message, result.complaint_id, result.department)

@@ -27,12 +27,12 @@ from bot.ingress.polling import Poller
 from bot.ingress.receiver import UpdateIngestor
 from bot.ingress.webhook import WebhookServer
 from bot.ops.logs import configure_logging, redact
-from bot.ops.observability import MetricSources, Observability
+from bot.ops.metrics import MetricSources
+from bot.ops.observability import Observability
 from bot.services.desk import DeskActions
 from bot.services.digest_service import DigestService
 from bot.services.digests import DigestBuilder
 from bot.services.escalation import EscalationJob
-from bot.services.notices import NoticeSender
 from bot.services.pipeline import ComplaintIntake, Enqueuer
 from bot.services.residents import ResidentNotifier, ResidentOffice
 from bot.services.retention import DataEraser
@@ -40,10 +40,12 @@ from bot.telegram import Keyboard, TelegramGateway, TelegramTransientError
 from bot.telegram.outbound import Acknowledger, Outbound
 from bot.telegram.ratelimit import RateLimiter
 from bot.views.cards import CardRenderer
-from bot.workers.delivery import CardDelivery, DepartmentWorker
+from bot.workers.cards import CardDelivery
+from bot.workers.department import DepartmentWorker
 from bot.workers.inbox import InboxProcessor
 from bot.workers.leases import Leadership
 from bot.workers.loops import supervise
+from bot.workers.notices import NoticeSender
 from bot.workers.scheduler import Job, Scheduler
 from handlers.context import HandlerContext
 from storage.base import utcnow

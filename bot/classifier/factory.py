@@ -18,7 +18,7 @@ import json
 import logging
 import threading
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -37,19 +37,12 @@ __all__ = [
     "corrections_hash",
     "load_or_train",
     "model_key",
-    "training_runs",
 ]
 
 log = logging.getLogger(__name__)
 
 ACTIVE_FILE = "active.json"
 _lock = threading.Lock()
-_trainings = 0
-
-
-def training_runs() -> int:
-    """How many models this process has trained (tests check that a cached build trains nothing)."""
-    return _trainings
 
 
 def _version(distribution: str) -> str:
@@ -130,14 +123,15 @@ def load_or_train(
     force: bool = False,
     corpus_dir: Path = CORPUS_DIR,
     without: Iterable[str] = (),
+    on_trained: Callable[[Path], object] | None = None,
 ) -> LoadedModel:
     """The model for this corpus (+ corrections): from the cache, or trained on the training split and cached.
 
     `training` is the training set when corrections are applied (the caller merged them); by default
     it is the corpus' training split. force=True retrains even when a cached model exists. `without`
     names feature blocks to leave out (the ablation models `shagym eval --ablation` compares).
+    `on_trained` is called with the model's path whenever a model is trained.
     """
-    global _trainings
     examples = list(examples) if examples is not None else load_corpus(corpus_dir)
     c_hash = corpus_hash(examples)
     without = tuple(sorted(set(without)))
@@ -157,7 +151,8 @@ def load_or_train(
             meta={"key": key, "corpus_hash": c_hash, "corrections": len(corrections)},
             without=without,
         )
-        _trainings += 1
+        if on_trained is not None:
+            on_trained(path)
         try:
             model.save(path)
         except OSError as exc:  # a read-only disk costs start-up time, not the service
@@ -189,13 +184,15 @@ def _active_model(cache_dir: Path, corpus: str) -> LoadedModel | None:
     return LoadedModel(model, path, from_cache=True) if model is not None else None
 
 
-def load_model(cache_dir: Path, *, corpus_dir: Path = CORPUS_DIR) -> LoadedModel:
+def load_model(
+    cache_dir: Path, *, corpus_dir: Path = CORPUS_DIR, on_trained: Callable[[Path], object] | None = None
+) -> LoadedModel:
     """The model the bot should use: the active corrected model if current, else the corpus model."""
     examples = load_corpus(corpus_dir)
     active = _active_model(cache_dir, corpus_hash(examples))
     if active is not None:
         return active
-    return load_or_train(cache_dir, examples=examples, corpus_dir=corpus_dir)
+    return load_or_train(cache_dir, examples=examples, corpus_dir=corpus_dir, on_trained=on_trained)
 
 
 def build_classifier(
@@ -203,13 +200,16 @@ def build_classifier(
     *,
     cache_dir: Path | None = None,
     district_polygons: DistrictPolygons | None = None,
+    on_trained: Callable[[Path], object] | None = None,
 ) -> ModelClassifier:
     """The model classifier for `config`: loads the cached model or trains one (seconds; run it in a thread).
 
     cache_dir defaults to the config's `classifier.cache_dir`. district_polygons (see
-    `load_district_geojson`) map Telegram locations to districts.
+    `load_district_geojson`) map Telegram locations to districts. `on_trained` is called with the model's
+    path if a model had to be trained.
     """
-    loaded = load_model(cache_dir if cache_dir is not None else config.classifier.cache_dir)
+    directory = cache_dir if cache_dir is not None else config.classifier.cache_dir
+    loaded = load_model(directory, on_trained=on_trained)
     classifier = ModelClassifier(loaded.model, config, district_polygons=district_polygons)
     classifier.from_cache = loaded.from_cache
     classifier.model_path = loaded.path

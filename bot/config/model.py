@@ -89,6 +89,20 @@ class Config(Section):
         """The city's timezone."""
         return zoneinfo.ZoneInfo(self.timezone)
 
+    def department_chats(self) -> frozenset[int]:
+        """The departments' chats, where cards are posted and staff answer them."""
+        return frozenset(d.chat_id for d in self.departments)
+
+    def digest_chats(self) -> frozenset[int]:
+        """Chats where /digest may work: officials' and heads' digest chats, department and allowed chats,
+        and the admins' private chats (the digest service decides whom a digest there is for)."""
+        return self.department_chats() | frozenset(
+            [o.digest.chat_id for o in self.officials if o.digest is not None]
+            + [d.head for d in self.departments if d.head is not None]
+            + list(self.digests.allowed_chats)
+            + list(self.telegram.admins)
+        )
+
     def department(self, department_id: str) -> DepartmentConfig:
         """The department with this id (KeyError when unknown)."""
         for department in self.departments:

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # Update kinds the bot acts on; `allowed_updates` must list them explicitly.
 MESSAGE_KINDS: tuple[str, ...] = ("message", "edited_message", "channel_post", "edited_channel_post")
-ALLOWED_UPDATES: tuple[str, ...] = (*MESSAGE_KINDS, "callback_query", "my_chat_member")
+MEMBERSHIP_KIND = "my_chat_member"
+ALLOWED_UPDATES: tuple[str, ...] = (*MESSAGE_KINDS, "callback_query", MEMBERSHIP_KIND)
 
 
 class MalformedUpdate(ValueError):
@@ -136,6 +137,17 @@ class CallbackPress:
 
 
 @dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """The bot's own membership in a chat changed: added, made an admin, restricted, removed."""
+
+    update_id: int
+    chat: Chat | None  # None when the update's chat is not one the parser takes
+    new_status: str | None  # member | administrator | restricted | left | kicked | ...
+    old_status: str | None = None
+    by: User | None = None  # who made the change
+
+
+@dataclass(frozen=True, slots=True)
 class UnsupportedUpdate:
     """An update kind the bot does not act on."""
 
@@ -144,7 +156,7 @@ class UnsupportedUpdate:
     raw_keys: tuple[str, ...] = field(default_factory=tuple)
 
 
-Event = IncomingMessage | CallbackPress | UnsupportedUpdate
+Event = IncomingMessage | CallbackPress | MembershipChange | UnsupportedUpdate
 
 
 def _fits(value: Any, kind: type | tuple[type, ...]) -> bool:
@@ -246,20 +258,15 @@ def _area(size: dict[str, Any]) -> float:
     return (_number(size.get("width")) or 0.0) * (_number(size.get("height")) or 0.0)
 
 
+# the keys that name a message's content, the first one present wins; all but the named count as "other"
+_CONTENT = ("photo", "location", "contact", "sticker", "voice", "video_note", "video", "audio", "document")
+_NAMED_CONTENT = frozenset({"photo", "location", "contact", "sticker", "voice", "document"})
+
+
 def _content_type(raw: dict[str, Any]) -> str:
-    for key in (
-        "photo",
-        "location",
-        "contact",
-        "sticker",
-        "voice",
-        "video_note",
-        "video",
-        "audio",
-        "document",
-    ):
+    for key in _CONTENT:
         if key in raw:
-            return key if key in ("photo", "location", "contact", "sticker", "voice", "document") else "other"
+            return key if key in _NAMED_CONTENT else "other"
     if isinstance(raw.get("text"), str):
         return "text"
     return "other"
@@ -326,6 +333,25 @@ def _message(update_id: int, kind: str, raw: Any) -> IncomingMessage:
     )
 
 
+def _membership(update_id: int, raw: Any, keys: tuple[str, ...]) -> MembershipChange | UnsupportedUpdate:
+    """A `my_chat_member` update, read leniently: only a log line and the chat's record depend on it."""
+    change = raw[MEMBERSHIP_KIND]
+    if not isinstance(change, dict):
+        return UnsupportedUpdate(update_id=update_id, kind=MEMBERSHIP_KIND, raw_keys=keys)
+    try:
+        chat: Chat | None = parse_chat(change.get("chat"))
+    except MalformedUpdate:
+        chat = None
+    by = change.get("from")
+    return MembershipChange(
+        update_id=update_id,
+        chat=chat,
+        new_status=_optional(change.get("new_chat_member"), "status", str),
+        old_status=_optional(change.get("old_chat_member"), "status", str),
+        by=_user(by, "my_chat_member.from") if _optional(by, "id", int) is not None else None,
+    )
+
+
 def parse_update(raw: Any) -> Event:
     """Turn a Bot API update (wire JSON) into a normalized event; raise MalformedUpdate on bad shape."""
     update_id = _require(raw, "update_id", int, "update")
@@ -347,7 +373,10 @@ def parse_update(raw: Any) -> Event:
             message_id=_optional(message, "message_id", int),
         )
     keys = tuple(sorted(key for key in raw if key != "update_id"))
-    return UnsupportedUpdate(update_id=update_id, kind=keys[0] if keys else "empty", raw_keys=keys)
+    kind = keys[0] if keys else "empty"  # Telegram sends one kind an update
+    if kind == MEMBERSHIP_KIND:
+        return _membership(update_id, raw, keys)
+    return UnsupportedUpdate(update_id=update_id, kind=kind, raw_keys=keys)
 
 
 def is_digest_command(text: str) -> bool:

@@ -17,21 +17,25 @@ from typing import Any
 
 from bot.config import Config
 from bot.core.events import (
+    MEMBERSHIP_KIND,
     CallbackPress,
+    Event,
     IncomingMessage,
     MalformedUpdate,
-    is_digest_command,
+    MembershipChange,
     parse_update,
 )
 from bot.core.mentions import MentionDetector
 from bot.core.text import is_int64, storable_text
+from handlers.router import Destination, Router
 from storage.repositories import InboxItem
 from storage.uow import UnitOfWork
 
 # named for what it is rather than where it sits: operators filter their logs by it
 log = logging.getLogger("bot.ingress")
 
-_KEEP_KINDS = frozenset({"callback_query", "my_chat_member"})
+# besides messages, the router takes button presses and the bot's own membership changes
+_KEEP_KINDS = frozenset({"callback_query", MEMBERSHIP_KIND})
 # Telegram's objects nest about ten levels (callback_query.message.reply_markup.inline_keyboard ...);
 # a deeper body is hostile, and would hit the recursion limit when it is serialized for the inbox
 MAX_DEPTH = 64
@@ -88,14 +92,7 @@ class UpdateIngestor:
         self._detector = detector
         self._uow_factory = uow_factory
         self._on_stored = on_stored
-        self._department_chats = frozenset(d.chat_id for d in config.departments)
-        # chats where /digest works: officials' and heads' digest chats, department chats, allowed chats
-        self._digest_chats = self._department_chats | frozenset(
-            [o.digest.chat_id for o in config.officials if o.digest is not None]
-            + [d.head for d in config.departments if d.head is not None]
-            + list(config.digests.allowed_chats)
-            + list(config.telegram.admins)
-        )
+        self._router = Router(config)  # the inbox's: a message is kept if its handler acts on it
         self.stats = IngressStats()
 
     def select(self, raw: Any) -> InboxItem | None:
@@ -121,7 +118,7 @@ class UpdateIngestor:
             kind = event.kind
             item = InboxItem(event.update_id, kind, _storable_payload(raw), event.chat.id, event.message_id)
         else:
-            kind = "callback_query" if isinstance(event, CallbackPress) else event.kind
+            kind = _kind(event)
             if kind not in _KEEP_KINDS:
                 self.stats.dropped_other += 1
                 return None
@@ -130,16 +127,17 @@ class UpdateIngestor:
         return item
 
     def _keeps(self, event: IncomingMessage) -> bool:
-        if event.chat.is_private:
+        destination = self._router.destination(event)
+        if destination is Destination.RESIDENT:
             return event.sender is None or not event.sender.is_bot
-        if event.chat.id in self._digest_chats and is_digest_command(event.text):
+        if self._router.asks_for_digest(event):
             return True
-        if event.chat.id in self._department_chats:
+        if destination is Destination.DESK:
             # staff replying to the bot's cards (comments on a resolution)
             return event.reply_to is not None and not event.is_channel_post
-        if not self._config.watch.watches(event.chat.id):
-            return False
-        return bool(self._detector.detect(event))
+        if destination is Destination.INTAKE:
+            return bool(self._detector.detect(event))
+        return False
 
     async def ingest(self, updates: Sequence[Any]) -> int:
         """Store the updates worth keeping in one transaction; return how many were new."""
@@ -153,6 +151,14 @@ class UpdateIngestor:
         if new_ids and self._on_stored is not None:
             self._on_stored()
         return len(new_ids)
+
+
+def _kind(event: Event) -> str:
+    if isinstance(event, CallbackPress):
+        return "callback_query"
+    if isinstance(event, MembershipChange):
+        return MEMBERSHIP_KIND
+    return event.kind
 
 
 def _storable_payload(payload: dict[str, Any]) -> dict[str, Any]:

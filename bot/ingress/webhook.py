@@ -16,9 +16,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.config import Config
-from bot.core.events import (
-    ALLOWED_UPDATES,
-)
+from bot.core.events import ALLOWED_UPDATES
 from bot.ingress.receiver import UpdateIngestor, refusal
 from bot.telegram import TelegramGateway
 from bot.workers.loops import Backoff
@@ -156,8 +154,9 @@ class WebhookServer:
         try:
             site = web.TCPSite(self._runner, hook.host, hook.port)
             await site.start()
-            sockets = getattr(site._server, "sockets", None) or []
-            self.port = sockets[0].getsockname()[1] if sockets else hook.port
+            # the port the socket was bound to: the configured one, or the one the system chose for 0
+            addresses = self._runner.addresses
+            self.port = int(addresses[0][1]) if addresses else hook.port
             if hook.url:
                 await gateway.set_webhook(
                     hook.url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)

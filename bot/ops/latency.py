@@ -1,7 +1,8 @@
 """A latency histogram with fixed buckets: cheap to observe into, read by the metrics endpoint.
 
-Plain Python with no metrics library, so the pipeline can record into it without knowing about
-Prometheus; `bot/observability.py` turns it into a Prometheus histogram at scrape time.
+Plain Python with no metrics library, so the work (classifying, an inbox row, a card) is observed into
+one as it happens without knowing about Prometheus; `bot/ops/metrics.py` turns it into a Prometheus
+histogram at scrape time.
 """
 
 from __future__ import annotations

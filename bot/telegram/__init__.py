@@ -39,6 +39,24 @@ class TelegramTransientError(TelegramError):
     """Network failure, time-out or 5xx: retry later with backoff."""
 
 
+# What Telegram answers, with a 400 (or a 404), when the chat is gone for the bot: deleted, the bot kicked or
+# stripped of its rights. Retrying cannot help, so such an answer counts as forbidden: the card waits,
+# parked, until an admin fixes the chat.
+_CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "need administrator")
+
+
+def refusal(description: str, *, method: str) -> TelegramError:
+    """The error for a 400 or 404 answer: forbidden when the chat is gone for the bot, else a bad request."""
+    if any(marker in description.lower() for marker in _CHAT_GONE):
+        return TelegramForbidden(description, method=method)
+    return TelegramBadRequest(description, method=method)
+
+
+def migration(description: str, *, method: str) -> TelegramError:
+    """The error for "the group is now a supergroup": a plain refusal, not a chat gone (its id changed)."""
+    return TelegramError(description, method=method)
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """An inline keyboard button with callback data (at most 64 bytes) or a URL."""

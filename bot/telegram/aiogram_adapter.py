@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
 from aiogram import Bot
+from aiogram import types as aiogram_types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -19,6 +20,7 @@ from aiogram.exceptions import (
     TelegramConflictError,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -26,19 +28,11 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods.base import TelegramMethod
-from aiogram.types import (
-    BufferedInputFile,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    KeyboardButton,
-    LinkPreviewOptions,
-    ReplyKeyboardMarkup,
-    ReplyParameters,
-)
+from aiogram.types import BufferedInputFile, LinkPreviewOptions
 
 from bot import telegram as port
 from bot.config import TelegramConfig
+from bot.telegram.gateway import BotTypes, LibraryGateway
 
 log = logging.getLogger(__name__)
 
@@ -58,41 +52,14 @@ class _RawGetUpdates(TelegramMethod[list[dict[str, Any]]]):
     allowed_updates: list[str] | None = None
 
 
-def _markup(keyboard: port.Keyboard | None) -> InlineKeyboardMarkup | None:
-    if keyboard is None:
-        return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=b.text, callback_data=b.callback_data, url=b.url) for b in row]
-            for row in keyboard
-        ]
-    )
-
-
-def _reply_markup(keyboard: port.ReplyKeyboard) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[
-            [
-                KeyboardButton(
-                    text=b.text,
-                    request_contact=b.request_contact or None,
-                    request_location=b.request_location or None,
-                )
-                for b in row
-            ]
-            for row in keyboard
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-
-
 _LONG_POLL_MARGIN = 15.0
-_CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "need administrator")
 
 
-class AiogramGateway:
+class AiogramGateway(LibraryGateway):
     """TelegramGateway over aiogram; translates aiogram's errors into the port's."""
+
+    _bot: Bot
+    types = BotTypes.of(aiogram_types, upload=BufferedInputFile)
 
     def __init__(self, config: TelegramConfig) -> None:
         # a request Telegram does not answer within the time-out fails as transient and is retried
@@ -123,9 +90,9 @@ class AiogramGateway:
         except TelegramEntityTooLarge as exc:  # a subclass of the network error, but retrying cannot help
             raise port.TelegramBadRequest(exc.message, method=method) from None
         except (TelegramBadRequest, TelegramNotFound) as exc:
-            if any(marker in exc.message.lower() for marker in _CHAT_GONE):
-                raise port.TelegramForbidden(exc.message, method=method) from None
-            raise port.TelegramBadRequest(exc.message, method=method) from None
+            raise port.refusal(exc.message, method=method) from None
+        except TelegramMigrateToChat as exc:
+            raise port.migration(exc.message, method=method) from None
         except (TelegramServerError, TelegramNetworkError, ClientDecodeError, TimeoutError) as exc:
             # ClientDecodeError: a non-JSON answer, e.g. a proxy's HTML 502 page
             raise port.TelegramTransientError(str(exc) or type(exc).__name__, method=method) from None
@@ -149,134 +116,6 @@ class AiogramGateway:
         method = _RawGetUpdates(offset=offset, limit=limit, timeout=timeout, allowed_updates=allowed_updates)
         request_timeout = math.ceil(timeout + self._long_poll_margin)
         return await self._call("getUpdates", self._bot(method, request_timeout=request_timeout))
-
-    async def set_webhook(self, url: str, *, secret_token: str | None, allowed_updates: list[str]) -> None:
-        """Register the webhook."""
-        await self._call(
-            "setWebhook",
-            self._bot.set_webhook(url, secret_token=secret_token, allowed_updates=allowed_updates),
-        )
-
-    async def delete_webhook(self) -> None:
-        """Remove any webhook so polling works."""
-        await self._call("deleteWebhook", self._bot.delete_webhook(drop_pending_updates=False))
-
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        keyboard: port.Keyboard | None = None,
-        reply_to_message_id: int | None = None,
-        html: bool = True,
-        reply_keyboard: port.ReplyKeyboard | None = None,
-    ) -> port.SentMessage:
-        """Send a message."""
-        reply = (
-            ReplyParameters(message_id=reply_to_message_id, allow_sending_without_reply=True)
-            if reply_to_message_id
-            else None
-        )
-        message = await self._call(
-            "sendMessage",
-            self._bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML" if html else None,
-                reply_markup=_reply_markup(reply_keyboard)
-                if reply_keyboard is not None
-                else _markup(keyboard),
-                reply_parameters=reply,
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def send_photo(
-        self, chat_id: int, photo: str, *, caption: str | None = None, keyboard: port.Keyboard | None = None
-    ) -> port.SentMessage:
-        """Send a photo by file_id."""
-        message = await self._call(
-            "sendPhoto",
-            self._bot.send_photo(
-                chat_id, photo, caption=caption, parse_mode="HTML", reply_markup=_markup(keyboard)
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def send_media_group(self, chat_id: int, photos: list[str]) -> list[port.SentMessage]:
-        """Send an album."""
-        messages = await self._call(
-            "sendMediaGroup",
-            self._bot.send_media_group(chat_id, [InputMediaPhoto(media=p) for p in photos[:10]]),
-        )
-        return [port.SentMessage(m.chat.id, m.message_id) for m in messages]
-
-    async def send_document(
-        self, chat_id: int, filename: str, data: bytes, *, caption: str | None = None
-    ) -> port.SentMessage:
-        """Upload a document."""
-        message = await self._call(
-            "sendDocument",
-            self._bot.send_document(
-                chat_id, BufferedInputFile(data, filename=filename), caption=caption, parse_mode="HTML"
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def edit_message_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: port.Keyboard | None = None
-    ) -> None:
-        """Edit a sent message's text."""
-        await self._call(
-            "editMessageText",
-            self._bot.edit_message_text(
-                text=text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=_markup(keyboard),
-            ),
-        )
-
-    async def edit_message_caption(
-        self, chat_id: int, message_id: int, caption: str, *, keyboard: port.Keyboard | None = None
-    ) -> None:
-        """Edit a sent photo's caption."""
-        await self._call(
-            "editMessageCaption",
-            self._bot.edit_message_caption(
-                chat_id=chat_id,
-                message_id=message_id,
-                caption=caption,
-                parse_mode="HTML",
-                reply_markup=_markup(keyboard),
-            ),
-        )
-
-    async def edit_message_keyboard(
-        self, chat_id: int, message_id: int, keyboard: port.Keyboard | None
-    ) -> None:
-        """Edit a sent message's keyboard."""
-        await self._call(
-            "editMessageReplyMarkup",
-            self._bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=_markup(keyboard)
-            ),
-        )
-
-    async def answer_callback(
-        self, callback_id: str, text: str | None = None, *, alert: bool = False
-    ) -> None:
-        """Answer a callback query."""
-        await self._call(
-            "answerCallbackQuery",
-            self._bot.answer_callback_query(callback_id, text=text, show_alert=alert),
-        )
-
-    async def get_chat_administrators(self, chat_id: int) -> list[int]:
-        """User ids of the chat's administrators."""
-        members = await self._call("getChatAdministrators", self._bot.get_chat_administrators(chat_id))
-        return [member.user.id for member in members]
 
     async def close(self) -> None:
         """Close the HTTP session."""

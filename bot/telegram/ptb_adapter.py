@@ -13,34 +13,18 @@ ptb's own exceptions (time-outs, connection errors, an empty token) are translat
 
 from __future__ import annotations
 
-import os
-
-# ptb 22.2+ issues a PTBDeprecationWarning whenever it reads a time period as an int -- including inside
-# `RetryAfter.__init__`, i.e. every time it builds the exception for a 429 -- unless PTB_TIMEDELTA=true,
-# which makes such attributes timedeltas. Under `-W error` (our tests) the warning would be raised instead
-# of the RetryAfter being translated, so opt in before ptb is imported. ptb reads the variable at call
-# time; an operator's explicit setting wins (`_seconds` accepts both forms).
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
 import asyncio
 import datetime as dtm
 import json
 import logging
+import re
+import warnings
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    InputMediaPhoto,
-    KeyboardButton,
-    LinkPreviewOptions,
-    ReplyKeyboardMarkup,
-    ReplyParameters,
-)
+import telegram
+from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -52,9 +36,11 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot import telegram as port
 from bot.config import TelegramConfig
+from bot.telegram.gateway import BotTypes, LibraryGateway
 
 T = TypeVar("T")
 
@@ -66,9 +52,7 @@ _REQUEST_TIMEOUT = 60.0
 _POOL_TIMEOUT = 5.0
 _LONG_POLL_MARGIN = 15  # the getUpdates read time-out is the polling timeout plus this
 
-_CHAT_GONE = ("chat not found", "bot was kicked", "not enough rights", "have no rights", "need administrator")
 _TOKEN_REJECTED = "the bot token was rejected (401 Unauthorized)"
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 log = logging.getLogger(__name__)
 
@@ -107,35 +91,6 @@ class _StatusRequest(HTTPXRequest):
         raise _ApiError(code, description, parameters if isinstance(parameters, dict) else {})
 
 
-def _markup(keyboard: port.Keyboard | None) -> InlineKeyboardMarkup | None:
-    if keyboard is None:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.text, callback_data=b.callback_data, url=b.url) for b in row]
-            for row in keyboard
-        ]
-    )
-
-
-def _reply_markup(keyboard: port.ReplyKeyboard) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [
-            [
-                KeyboardButton(
-                    b.text,
-                    request_contact=b.request_contact or None,
-                    request_location=b.request_location or None,
-                )
-                for b in row
-            ]
-            for row in keyboard
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-
-
 def _request(*, connections: int, timeout: float = _REQUEST_TIMEOUT) -> _StatusRequest:
     return _StatusRequest(
         connection_pool_size=connections,
@@ -147,12 +102,33 @@ def _request(*, connections: int, timeout: float = _REQUEST_TIMEOUT) -> _StatusR
     )
 
 
-def _seconds(value: int | float | dtm.timedelta) -> float:
+def _retry_seconds(exc: RetryAfter) -> float:
+    """The wait a RetryAfter names, in seconds.
+
+    Since ptb 22.2, reading `retry_after` warns that it will become a timedelta (it is an int or a float
+    until then, unless the operator set PTB_TIMEDELTA): that one warning is silenced, either form taken."""
+    with warnings.catch_warnings():  # no await inside: no other task runs while the filter is in place
+        warnings.filterwarnings("ignore", r".*`retry_after` will be of type", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-class PtbGateway:
+def _allow_raw_get_updates() -> None:
+    """Silence ptb's hint that `Bot.get_updates` exists, for this module's raw getUpdates call only.
+
+    `do_api_request` issues the hint before its first await, so a `catch_warnings` block would have to
+    span the whole long poll, changing the filters under every other task. This filter matches only that
+    message, from this module; it is put in place before each call (a test runner resets the filters)."""
+    warnings.filterwarnings(
+        "ignore", r"Please use 'Bot\.getUpdates'", PTBUserWarning, module=re.escape(__name__) + r"\Z"
+    )
+
+
+class PtbGateway(LibraryGateway):
     """TelegramGateway over python-telegram-bot; translates its errors into the port's."""
+
+    _bot: Bot
+    types = BotTypes.of(telegram, upload=InputFile)
 
     def __init__(self, config: TelegramConfig) -> None:
         self._token = config.token.get_secret_value()
@@ -185,15 +161,13 @@ class PtbGateway:
         except _ApiError as exc:
             raise self._translate_status(method, exc) from None
         except RetryAfter as exc:
-            raise port.TelegramRetryAfter(exc.message, _seconds(exc.retry_after), method=method) from None
+            raise port.TelegramRetryAfter(exc.message, _retry_seconds(exc), method=method) from None
         except ChatMigrated as exc:
-            raise port.TelegramError(exc.message, method=method) from None
+            raise port.migration(exc.message, method=method) from None
         except Forbidden as exc:
             raise port.TelegramForbidden(exc.message, method=method) from None
         except BadRequest as exc:  # before NetworkError: ptb's BadRequest is a NetworkError
-            if any(marker in exc.message.lower() for marker in _CHAT_GONE):
-                raise port.TelegramForbidden(exc.message, method=method) from None
-            raise port.TelegramBadRequest(exc.message, method=method) from None
+            raise port.refusal(exc.message, method=method) from None
         except InvalidToken:
             # ptb's own text can carry the token (Bot.initialize puts it in the message)
             raise port.TelegramError(_TOKEN_REJECTED, method=method) from None
@@ -211,11 +185,9 @@ class PtbGateway:
         if retry_after:
             return port.TelegramRetryAfter(description, float(retry_after), method=method)
         if exc.parameters.get("migrate_to_chat_id"):
-            return port.TelegramError(description, method=method)
+            return port.migration(description, method=method)
         if status in (400, 404):
-            if any(marker in description.lower() for marker in _CHAT_GONE):
-                return port.TelegramForbidden(description, method=method)
-            return port.TelegramBadRequest(description, method=method)
+            return port.refusal(description, method=method)
         if status == 409:
             return port.TelegramTransientError(description, method=method)
         if status == 401:
@@ -250,150 +222,21 @@ class PtbGateway:
         """Long-poll for raw updates.
 
         `Bot.get_updates` parses the batch into `Update` objects and fails the whole batch on one it
-        cannot model, and `do_api_request("getUpdates")` warns, so this posts through `Bot._post`, which
-        returns the JSON Telegram sent (and still uses the dedicated getUpdates transport)."""
+        cannot model, so this asks through `Bot.do_api_request`, which returns the JSON Telegram sent (and
+        still uses the dedicated getUpdates transport)."""
         data: dict[str, Any] = {
             "offset": offset,
             "limit": limit,
             "timeout": timeout,
             "allowed_updates": allowed_updates,
         }
+        _allow_raw_get_updates()
         async with self._polling:
             result = await self._call(
                 "getUpdates",
-                self._bot._post("getUpdates", data, read_timeout=timeout + self._long_poll_margin),
+                self._bot.do_api_request("getUpdates", data, read_timeout=timeout + self._long_poll_margin),
             )
         return cast(list[dict[str, Any]], result)
-
-    async def set_webhook(self, url: str, *, secret_token: str | None, allowed_updates: list[str]) -> None:
-        """Register the webhook."""
-        await self._call(
-            "setWebhook",
-            self._bot.set_webhook(url, secret_token=secret_token, allowed_updates=allowed_updates),
-        )
-
-    async def delete_webhook(self) -> None:
-        """Remove any webhook so polling works."""
-        await self._call("deleteWebhook", self._bot.delete_webhook(drop_pending_updates=False))
-
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        keyboard: port.Keyboard | None = None,
-        reply_to_message_id: int | None = None,
-        html: bool = True,
-        reply_keyboard: port.ReplyKeyboard | None = None,
-    ) -> port.SentMessage:
-        """Send a message."""
-        reply = (
-            ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
-            if reply_to_message_id
-            else None
-        )
-        message = await self._call(
-            "sendMessage",
-            self._bot.send_message(
-                chat_id,
-                text,
-                parse_mode="HTML" if html else None,
-                reply_markup=_reply_markup(reply_keyboard)
-                if reply_keyboard is not None
-                else _markup(keyboard),
-                reply_parameters=reply,
-                link_preview_options=_NO_PREVIEW,
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def send_photo(
-        self, chat_id: int, photo: str, *, caption: str | None = None, keyboard: port.Keyboard | None = None
-    ) -> port.SentMessage:
-        """Send a photo by file_id."""
-        message = await self._call(
-            "sendPhoto",
-            self._bot.send_photo(
-                chat_id, photo, caption=caption, parse_mode="HTML", reply_markup=_markup(keyboard)
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def send_media_group(self, chat_id: int, photos: list[str]) -> list[port.SentMessage]:
-        """Send an album."""
-        messages = await self._call(
-            "sendMediaGroup",
-            self._bot.send_media_group(chat_id, [InputMediaPhoto(p) for p in photos[:10]]),
-        )
-        return [port.SentMessage(m.chat.id, m.message_id) for m in messages]
-
-    async def send_document(
-        self, chat_id: int, filename: str, data: bytes, *, caption: str | None = None
-    ) -> port.SentMessage:
-        """Upload a document."""
-        message = await self._call(
-            "sendDocument",
-            self._bot.send_document(
-                chat_id, InputFile(data, filename=filename), caption=caption, parse_mode="HTML"
-            ),
-        )
-        return port.SentMessage(message.chat.id, message.message_id)
-
-    async def edit_message_text(
-        self, chat_id: int, message_id: int, text: str, *, keyboard: port.Keyboard | None = None
-    ) -> None:
-        """Edit a sent message's text."""
-        await self._call(
-            "editMessageText",
-            self._bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=_markup(keyboard),
-                link_preview_options=_NO_PREVIEW,
-            ),
-        )
-
-    async def edit_message_caption(
-        self, chat_id: int, message_id: int, caption: str, *, keyboard: port.Keyboard | None = None
-    ) -> None:
-        """Edit a sent photo's caption."""
-        await self._call(
-            "editMessageCaption",
-            self._bot.edit_message_caption(
-                chat_id=chat_id,
-                message_id=message_id,
-                caption=caption,
-                parse_mode="HTML",
-                reply_markup=_markup(keyboard),
-            ),
-        )
-
-    async def edit_message_keyboard(
-        self, chat_id: int, message_id: int, keyboard: port.Keyboard | None
-    ) -> None:
-        """Edit a sent message's keyboard."""
-        await self._call(
-            "editMessageReplyMarkup",
-            self._bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=_markup(keyboard)
-            ),
-        )
-
-    async def answer_callback(
-        self, callback_id: str, text: str | None = None, *, alert: bool = False
-    ) -> None:
-        """Answer a callback query."""
-        await self._call(
-            "answerCallbackQuery",
-            self._bot.answer_callback_query(callback_id, text=text, show_alert=alert),
-        )
-
-    async def get_chat_administrators(self, chat_id: int) -> list[int]:
-        """User ids of the chat's administrators."""
-        members = await self._call("getChatAdministrators", self._bot.get_chat_administrators(chat_id))
-        return [member.user.id for member in members]
 
     async def close(self) -> None:
         """Close ptb's HTTP clients."""

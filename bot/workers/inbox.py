@@ -18,15 +18,14 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 
-from bot.core import callbacks
 from bot.core.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
-from bot.workers.loops import Backoff, is_outage
-from handlers.admin import on_digest_command, on_membership_change
+from bot.ops.latency import PROCESS_BUCKETS, LatencyHistogram
+from bot.workers.loops import Backoff, is_outage, run_rounds, wait_for_any
 from handlers.context import HandlerContext
-from handlers.desk import on_card_button, on_staff_reply
-from handlers.monitored import on_tagged_message
-from handlers.private import on_private_message, on_private_messages, on_resident_button
+from handlers.private import on_private_messages
+from handlers.router import Router
 from storage.models import InboxRow
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class InboxProcessor:
         self._ctx = ctx
         self._holder = holder
         self._lease = timedelta(seconds=lease_seconds)
-        self._department_chats = frozenset(d.chat_id for d in ctx.config.departments)
+        self._router = Router(ctx.config)
         self._batch = batch
         self._max_attempts = max_attempts
         self._idle = idle
@@ -82,7 +81,7 @@ class InboxProcessor:
         self._outage: BaseException | None = None  # the error a lane stopped on, for the loop's backoff
         self._worked = False  # some lane finished its rows since the loop last looked
         self.processed = 0
-        self.latencies: list[float] = []
+        self.processing_seconds = LatencyHistogram(PROCESS_BUCKETS)  # read by the metrics endpoint
 
     def wake(self) -> None:
         """New rows are in the inbox."""
@@ -101,30 +100,37 @@ class InboxProcessor:
         """
         backoff = Backoff()
         try:
-            while not stop.is_set():
-                self._wake.clear()
-                self._lane_done.clear()
-                if self._outage is not None:
-                    failure, self._outage = self._outage, None
-                    await backoff.failed(log, "inbox", failure, stop)
-                    continue
-                if self._worked:
-                    self._worked = False
-                    backoff.reset()
-                claimed = 0
-                if self._has_room():
-                    try:
-                        claimed = await self._claim(stop)
-                    except Exception as exc:
-                        await backoff.failed(log, "inbox", exc, stop)
-                        continue
-                    if not claimed and not self._lanes:
-                        backoff.reset()  # the inbox answers and is empty
-                if claimed and self._has_room():
-                    continue  # more may be waiting
-                await self._pause(stop)
+            await run_rounds(
+                "inbox",
+                partial(self._round, stop, backoff),
+                stop=stop,
+                # new rows, a lane that finished (room for another chat), `stop`, or the idle poll
+                pause=partial(wait_for_any, self._wake, self._lane_done, stop, idle=self._idle),
+                backoff=backoff,
+                log=log,
+                # a claim alone proves nothing (its lanes may meet the outage): `_round` resets the
+                # backoff once rows were worked, or the inbox answered empty
+                reset_each_round=False,
+            )
         finally:
             await self._finish_lanes()
+
+    async def _round(self, stop: asyncio.Event, backoff: Backoff) -> bool:
+        """Start lanes for newly claimed rows; True when more may be waiting and there is room for them."""
+        self._wake.clear()
+        self._lane_done.clear()
+        if self._outage is not None:
+            failure, self._outage = self._outage, None
+            raise failure  # a lane stopped on it: back off before its rows are taken again
+        if self._worked:
+            self._worked = False
+            backoff.reset()
+        if not self._has_room():
+            return False
+        claimed = await self._claim(stop)
+        if not claimed and not self._lanes:
+            backoff.reset()  # the inbox answers and is empty
+        return bool(claimed) and self._has_room()
 
     async def run_once(self) -> int:
         """Claim a batch of pending rows and process it; return how many were handled.
@@ -174,17 +180,6 @@ class InboxProcessor:
         chat = getattr(event, "chat", None)
         chat_id = getattr(chat, "id", None)
         return chat_id if isinstance(chat_id, int) else None
-
-    async def _pause(self, stop: asyncio.Event) -> None:
-        """Sleep until new rows, a lane that finished (room for another chat), `stop`, or the idle poll."""
-        waiters = [
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(self._lane_done.wait()),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        await asyncio.wait(waiters, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
 
     async def _finish_lanes(self) -> None:
         tasks = [lane.task for lane in list(self._lanes.values()) if lane.task is not None]
@@ -288,9 +283,8 @@ class InboxProcessor:
             await uow.commit()
         elapsed = time.perf_counter() - started
         self.processed += len(burst)
-        self.latencies.extend([elapsed] * len(burst))
-        if len(self.latencies) > 10000:
-            del self.latencies[:5000]
+        for _ in burst:
+            self.processing_seconds.observe(elapsed)
 
     async def _claim_chat(self, chat_id: int, in_hand: list[int]) -> list[InboxRow]:
         return await self._claim_rows(chat_id=chat_id, skip_ids=in_hand)
@@ -359,26 +353,7 @@ class InboxProcessor:
             await uow.inbox.mark_processed(row.id)
             await uow.commit()
         self.processed += 1
-        self.latencies.append(time.perf_counter() - started)
-        if len(self.latencies) > 10000:
-            del self.latencies[:5000]
+        self.processing_seconds.observe(time.perf_counter() - started)
 
     async def _dispatch(self, row: InboxRow) -> None:
-        if row.kind == "my_chat_member":
-            await on_membership_change(row.payload, self._ctx)
-            return
-        event = parse_update(row.payload)
-        if isinstance(event, IncomingMessage):
-            if is_digest_command(event.text) and await on_digest_command(event, self._ctx):
-                return
-            if event.chat.is_private:
-                await on_private_message(event, self._ctx)
-            elif event.chat.id in self._department_chats:
-                await on_staff_reply(event, self._ctx)
-            else:
-                await on_tagged_message(event, self._ctx)
-        elif isinstance(event, CallbackPress):
-            if callbacks.for_resident(event.data):
-                await on_resident_button(event, self._ctx)
-            else:
-                await on_card_button(event, self._ctx)
+        await self._router.route(parse_update(row.payload), self._ctx)

@@ -1,4 +1,4 @@
-"""Helpers shared by the long-running loops: waiting for work, and riding out outages with backoff.
+"""The long-running loops' shared parts: the worker loop, waiting for work, riding out outages.
 
 Every loop of the bot (polling, inbox, delivery workers, scheduler) keeps going when the database,
 Redis or the Bot API is away for a while: the failed round is logged in one line and retried after an
@@ -37,11 +37,15 @@ _REDIS_OUTAGES = (
 async def wait_for_work(wake: asyncio.Event, stop: asyncio.Event, idle: float) -> None:
     """Sleep until new work is signalled, the worker is stopped, or `idle` seconds pass (to poll)."""
     wake.clear()
-    waiter = asyncio.ensure_future(wake.wait())
-    stopper = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({waiter, stopper}, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    stopper.cancel()
+    await wait_for_any(wake, stop, idle=idle)
+
+
+async def wait_for_any(*events: asyncio.Event, idle: float) -> None:
+    """Sleep until one of `events` is set, or `idle` seconds pass."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -100,6 +104,56 @@ async def sleep_or_stop(stop: asyncio.Event | None, seconds: float) -> None:
         return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def run_rounds(
+    name: str,
+    round_: Callable[[], Awaitable[object]],
+    *,
+    stop: asyncio.Event,
+    pause: Callable[[], Awaitable[None]],
+    backoff: Backoff,
+    log: logging.Logger,
+    reset_each_round: bool = True,
+    abandon: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """The loop of every worker: run `round_` until `stop`, again at once after a round that did work,
+    after `pause()` after one that found none, and after the backoff's pause after one that failed.
+
+    A failed round is logged as `name` and the same work is tried again: nothing was confirmed or acked.
+    With `reset_each_round` every round that did not fail resets `backoff`; without it the round resets
+    it itself, once it knows the work is healthy again. With `abandon`, a round still running when `stop`
+    is set is cancelled and `abandon()` gives back what it held; without it the round is finished.
+    """
+    while not stop.is_set():
+        if abandon is None:
+            attempt: Awaitable[object] = round_()
+        else:
+            attempt = current = asyncio.ensure_future(round_())
+            if not await _done_before(current, stop):
+                await abandon()
+                return
+        try:
+            worked = await attempt
+        except Exception as exc:
+            await backoff.failed(log, name, exc, stop)
+            continue
+        if reset_each_round:
+            backoff.reset()
+        if not worked:
+            await pause()
+
+
+async def _done_before(task: asyncio.Future[object], stop: asyncio.Event) -> bool:
+    """Wait for `task` or `stop`; a task still running when `stop` is set is cancelled (False)."""
+    stopped: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        return True
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return False
 
 
 async def supervise(

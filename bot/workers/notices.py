@@ -11,10 +11,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from bot.services.residents import ResidentNotifier
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramForbidden
-from bot.workers.loops import Backoff, wait_for_work
+from bot.workers.loops import Backoff, run_rounds, wait_for_work
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -54,27 +55,16 @@ class NoticeSender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop`; an outage of the database is waited out with backoff."""
-        backoff = Backoff()
-        while not stop.is_set():
-            round_ = asyncio.ensure_future(self.run_once())
-            stopped = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({round_, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not round_.done():
-                # a notice stuck in Telegram's retries must not hold up a shutdown: it stays owed
-                round_.cancel()
-                await asyncio.gather(round_, return_exceptions=True)
-                await self._release_in_hand()
-                return
-            try:
-                handled = round_.result()
-            except Exception as exc:
-                await backoff.failed(log, "notices", exc, stop)
-                continue
-            backoff.reset()
-            if handled:
-                continue
-            await wait_for_work(self._wake, stop, self._idle)
+        await run_rounds(
+            "notices",
+            self.run_once,
+            stop=stop,
+            pause=partial(wait_for_work, self._wake, stop, self._idle),
+            backoff=Backoff(),
+            log=log,
+            # a notice stuck in Telegram's retries must not hold up a shutdown: it stays owed
+            abandon=self._release_in_hand,
+        )
 
     async def _release_in_hand(self) -> None:
         if not self._in_hand:

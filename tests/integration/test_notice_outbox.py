@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.notices import NoticeSender
 from bot.telegram import TelegramForbidden, TelegramTransientError
+from bot.workers.notices import NoticeSender
 from storage.models import NoticeRow
 from storage.uow import UnitOfWork
 from tests.integration.test_repositories import complaint

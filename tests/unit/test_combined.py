@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.config import DeliveryConfig
 from bot.core.events import CallbackPress, User
 from bot.telegram import TelegramRetryAfter
-from bot.workers.delivery import DepartmentWorker
+from bot.workers.department import DepartmentWorker
 from storage.models import ComplaintEventRow, ComplaintRow
 from tests.support import Call
 from tests.unit.test_pipeline import UTILITIES_CHAT, UTILITIES_HEAD, Harness, harness, mention

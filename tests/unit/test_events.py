@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.events import CallbackPress, IncomingMessage, MalformedUpdate, UnsupportedUpdate, parse_update
+from bot.core.events import (
+    CallbackPress,
+    Chat,
+    IncomingMessage,
+    MalformedUpdate,
+    MembershipChange,
+    UnsupportedUpdate,
+    parse_update,
+)
 
 
 def group_message(**overrides: object) -> dict[str, object]:
@@ -110,6 +118,44 @@ def test_callback_query() -> None:
 def test_unknown_kind_is_unsupported() -> None:
     event = parse_update({"update_id": 3, "message_reaction": {}})
     assert isinstance(event, UnsupportedUpdate) and event.kind == "message_reaction"
+
+
+def test_membership_change() -> None:
+    event = parse_update(
+        {
+            "update_id": 4,
+            "my_chat_member": {
+                "chat": {"id": -1001555, "type": "supergroup", "title": "Двор"},
+                "from": {"id": 900, "first_name": "Админ"},
+                "date": 1,
+                "old_chat_member": {"status": "left", "user": {"id": 1, "is_bot": True}},
+                "new_chat_member": {"status": "administrator", "user": {"id": 1, "is_bot": True}},
+            },
+        }
+    )
+    assert isinstance(event, MembershipChange)
+    assert event.chat == Chat(-1001555, "supergroup", "Двор")
+    assert (event.old_status, event.new_status) == ("left", "administrator")
+    assert event.by is not None and (event.by.id, event.by.first_name) == (900, "Админ")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"chat": {"id": "x", "type": "group"}, "new_chat_member": {"status": 5}},
+        {"chat": ["list"], "from": {"id": "nope"}, "new_chat_member": 1},
+        {},
+    ],
+)
+def test_a_membership_change_of_the_wrong_shape_is_read_leniently(change: dict[str, object]) -> None:
+    """Nothing but a log line and the chat's record depend on it: it is never malformed."""
+    event = parse_update({"update_id": 4, "my_chat_member": change})
+    assert event == MembershipChange(4, chat=None, new_status=None)
+
+
+def test_a_membership_change_that_is_not_an_object_is_unsupported() -> None:
+    event = parse_update({"update_id": 4, "my_chat_member": 5})
+    assert event == UnsupportedUpdate(4, "my_chat_member", ("my_chat_member",))
 
 
 @pytest.mark.parametrize(

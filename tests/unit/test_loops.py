@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_errors
 
 from bot.ingress.polling import Poller
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
-from bot.workers.loops import Backoff, describe, is_outage, supervise
+from bot.workers.loops import Backoff, describe, is_outage, run_rounds, supervise
 from bot.workers.scheduler import Job, Scheduler
 
 PERSONAL = "Айгерим +77011234567"
@@ -89,6 +89,67 @@ async def test_supervise_restarts_a_loop_that_fails(caplog: pytest.LogCaptureFix
     await supervise("inbox", loop, asyncio.Event(), logging.getLogger("test"), pause=0.01)
     assert calls == 3
     assert "inbox ended on an error, restarting it: RuntimeError: a bug" in caplog.text
+
+
+async def test_run_rounds_goes_again_after_work_pauses_when_idle_and_backs_off_on_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop = asyncio.Event()
+    answers: list[int | Exception] = [2, ConnectionRefusedError(111, "refused"), 1, 0]
+    seen: list[str] = []
+    backoff = Backoff(first=0.01)
+
+    async def round_() -> int:
+        answer = answers.pop(0)
+        seen.append(f"round {backoff.failures}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def pause() -> None:
+        seen.append("pause")
+        stop.set()
+
+    log = logging.getLogger("test")
+    await asyncio.wait_for(run_rounds("work", round_, stop=stop, pause=pause, backoff=backoff, log=log), 30)
+    # the round after the failure still sees it counted; the one after that sees the backoff reset
+    assert seen == ["round 0", "round 0", "round 1", "round 0", "pause"]
+    assert "work: ConnectionRefusedError: [Errno 111] refused; retrying in 0.0s" in caplog.text
+
+
+async def test_run_rounds_abandons_a_round_stuck_at_stop() -> None:
+    stop = asyncio.Event()
+    cancelled = asyncio.Event()
+    abandoned: list[bool] = []
+
+    async def stuck() -> int:
+        stop.set()  # e.g. a shutdown while Telegram's retries go on
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return 1
+
+    async def abandon() -> None:
+        abandoned.append(cancelled.is_set())
+
+    async def pause() -> None:
+        raise AssertionError("no pause after an abandoned round")
+
+    await asyncio.wait_for(
+        run_rounds(
+            "notices",
+            stuck,
+            stop=stop,
+            pause=pause,
+            backoff=Backoff(),
+            log=logging.getLogger("test"),
+            abandon=abandon,
+        ),
+        30,
+    )
+    assert abandoned == [True]  # cancelled first, then its claims given back
 
 
 class FlakyGateway:

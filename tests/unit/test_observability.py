@@ -17,7 +17,8 @@ from bot.app.runtime import ShagymBot
 from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config, ConfigError, load_config, parse_config
 from bot.ops.latency import LatencyHistogram
-from bot.ops.observability import MetricSources, Observability, ShagymCollector, _TailFeeder
+from bot.ops.metrics import MetricSources, ShagymCollector
+from bot.ops.observability import Observability
 from bot.telegram import TelegramBadRequest, TelegramForbidden, TelegramRetryAfter, TelegramTransientError
 from storage.db import create_engine, create_session_factory
 from tests.conftest import EXAMPLE_CONFIG
@@ -264,16 +265,19 @@ def test_histogram_buckets_are_cumulative_and_inclusive() -> None:
         LatencyHistogram((1.0, 0.5))
 
 
-def test_tail_feeder_takes_only_new_observations_from_a_trimmed_list() -> None:
-    feeder = _TailFeeder((1.0,))
-    values = [0.5, 0.5]
-    feeder.feed(2, values)
-    feeder.feed(2, values)  # nothing new
-    assert feeder.histogram.count == 2
-    values.extend([2.0, 3.0])
-    del values[:3]  # the stats object trimmed its oldest entries
-    feeder.feed(4, values)
-    assert feeder.histogram.cumulative() == [(1.0, 2), (math.inf, 3)]  # one of the two new was trimmed away
+async def test_latencies_are_observed_once_each_and_none_is_lost(harness: Harness) -> None:
+    registry = harness.bot.observability.registry
+    harness.bot.processor.processing_seconds.observe_many([0.5, 0.5])
+    first = samples(generate_latest(registry).decode())
+    second = samples(generate_latest(registry).decode())
+    assert value(first, "shagym_inbox_processing_seconds_count") == 2
+    assert value(second, "shagym_inbox_processing_seconds_count") == 2  # a scrape adds nothing
+    # more than the old per-object lists kept (10,000) between two scrapes: every one is counted
+    harness.bot.delivery.stats.card_latency.observe_many([2.0] * 12_000)
+    page = samples(generate_latest(registry).decode())
+    assert value(page, "shagym_card_latency_seconds_count") == 12_000
+    assert value(page, "shagym_card_latency_seconds_bucket", le="1.0") == 0
+    assert value(page, "shagym_card_latency_seconds_bucket", le="2.5") == 12_000
 
 
 def test_observability_config_defaults_and_errors() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import telegram as port
 from bot.config import TelegramConfig
@@ -162,8 +163,9 @@ async def test_an_unreachable_server_is_transient(adapter: str) -> None:
     assert "token-value" not in caught.value.description
 
 
-async def test_ptb_native_exceptions_are_translated_like_aiogram() -> None:
+async def test_ptb_native_exceptions_are_translated_like_aiogram(monkeypatch: pytest.MonkeyPatch) -> None:
     """ptb's own classes (used for failures that carry no Bot API answer) map onto the same port errors."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # RetryAfter's time periods as timedeltas, without a warning
     token = "123:secret-token-value"
     gateway = PtbGateway(config_for("http://127.0.0.1:9", token))
 
@@ -191,6 +193,28 @@ async def test_ptb_native_exceptions_are_translated_like_aiogram() -> None:
                 assert caught.value.retry_after == exc.retry_after.total_seconds()  # type: ignore[union-attr]
     finally:
         await gateway.close()
+
+
+@pytest.mark.parametrize("seconds", [2, 1.5])
+async def test_a_retry_after_in_seconds_is_read_without_a_warning(
+    monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> None:
+    """Without PTB_TIMEDELTA ptb warns when `retry_after` is read; the adapter reads it all the same."""
+    monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    gateway = PtbGateway(config_for("http://127.0.0.1:9", "123:token-value"))
+
+    async def raising() -> None:
+        with pytest.warns(PTBDeprecationWarning):  # ptb reads the value in the constructor too
+            exc = RetryAfter(dtm.timedelta(seconds=seconds))
+        raise exc
+
+    try:
+        with pytest.raises(port.TelegramRetryAfter) as caught:
+            await gateway._call("sendMessage", raising())
+    finally:
+        await gateway.close()
+    assert caught.value.retry_after == seconds
+    assert isinstance(caught.value.retry_after, float)
 
 
 def _wire(fake: FakeBotAPI) -> list[tuple[str, dict[str, Any], list[tuple[str, bytes]]]]:
