@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.config import Config
+from bot.services.acknowledge import Acknowledger
 from bot.services.desk import DeskActions
 from bot.services.digest_service import DigestService
 from bot.services.pipeline import ComplaintIntake
 from bot.services.residents import ResidentNotifier, ResidentOffice
-from bot.telegram.outbound import Acknowledger, Outbound
+from bot.telegram.outbound import Outbound
 from bot.views.cards import CardRenderer
-from bot.workers.cards import CardDelivery
-from bot.workers.notices import NoticeSender
 from storage.uow import UnitOfWork
+
+
+class CardRefresher(Protocol):
+    """Re-renders a complaint's card in its department chat (bot/workers/cards.py)."""
+
+    async def refresh(self, complaint_id: int) -> None:
+        """Edit the card to show the complaint as it is now."""
+
+
+class NoticeWaker(Protocol):
+    """Tells the notice sender (bot/workers/notices.py) that notices were committed."""
+
+    def wake(self) -> None:
+        """Send what is owed now rather than at the next poll."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +43,7 @@ class HandlerContext:
     unit_of_work: Callable[[], UnitOfWork]
     residents: ResidentOffice
     notifier: ResidentNotifier
-    notices: NoticeSender
+    notices: NoticeWaker
     desk: DeskActions
-    cards: CardDelivery
+    cards: CardRefresher
     digests: DigestService | None = None

@@ -6,10 +6,10 @@ import logging
 from functools import partial
 
 from bot.core.events import CallbackPress, IncomingMessage
+from bot.ops.retry import outlast
 from bot.services.desk_results import DeskResult
 from bot.telegram import TelegramError
 from bot.views.desk import picker_keyboard, prompt_text
-from bot.workers.loops import outlast
 from handlers.context import HandlerContext
 
 log = logging.getLogger(__name__)

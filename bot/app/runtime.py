@@ -23,12 +23,14 @@ from bot.classifier.base import Classifier
 from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config
 from bot.core.mentions import MentionDetector
+from bot.core.schedule import Job
 from bot.ingress.polling import Poller
 from bot.ingress.receiver import UpdateIngestor
 from bot.ingress.webhook import WebhookServer
 from bot.ops.logs import configure_logging, redact
 from bot.ops.metrics import MetricSources
 from bot.ops.observability import Observability
+from bot.services.acknowledge import Acknowledger
 from bot.services.desk import DeskActions
 from bot.services.digest_service import DigestService
 from bot.services.digests import DigestBuilder
@@ -37,7 +39,7 @@ from bot.services.pipeline import ComplaintIntake, Enqueuer
 from bot.services.residents import ResidentNotifier, ResidentOffice
 from bot.services.retention import DataEraser
 from bot.telegram import Keyboard, TelegramGateway, TelegramTransientError
-from bot.telegram.outbound import Acknowledger, Outbound
+from bot.telegram.outbound import Outbound
 from bot.telegram.ratelimit import RateLimiter
 from bot.views.cards import CardRenderer
 from bot.workers.cards import CardDelivery
@@ -46,7 +48,7 @@ from bot.workers.inbox import InboxProcessor
 from bot.workers.leases import Leadership
 from bot.workers.loops import supervise
 from bot.workers.notices import NoticeSender
-from bot.workers.scheduler import Job, Scheduler
+from bot.workers.scheduler import Scheduler
 from handlers.context import HandlerContext
 from storage.base import utcnow
 

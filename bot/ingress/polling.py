@@ -10,8 +10,8 @@ from bot.core.events import (
 )
 from bot.core.text import is_int64
 from bot.ingress.receiver import UpdateIngestor
+from bot.ops.retry import Backoff, sleep_or_stop
 from bot.telegram import TelegramError, TelegramGateway, TelegramRetryAfter
-from bot.workers.loops import Backoff, sleep_or_stop
 
 # named for what it is rather than where it sits: operators filter their logs by it
 log = logging.getLogger("bot.ingress")

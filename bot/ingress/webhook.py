@@ -18,8 +18,8 @@ from aiohttp import web
 from bot.config import Config
 from bot.core.events import ALLOWED_UPDATES
 from bot.ingress.receiver import UpdateIngestor, refusal
+from bot.ops.retry import Backoff
 from bot.telegram import TelegramGateway
-from bot.workers.loops import Backoff
 from storage.uow import UnitOfWork
 
 # named for what it is rather than where it sits: operators filter their logs by it

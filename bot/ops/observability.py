@@ -19,7 +19,7 @@ from prometheus_client.exposition import choose_encoder
 from bot.config import Config
 from bot.core.domain import InboxStatus
 from bot.ops.metrics import MetricSources, ShagymCollector, failure_reason
-from bot.workers.loops import describe
+from bot.ops.retry import describe
 from storage.queues import DepartmentQueue
 from storage.uow import UnitOfWork
 

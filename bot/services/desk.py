@@ -22,12 +22,13 @@ from bot.core.deadlines import DeadlinePolicy
 from bot.core.domain import ALLOWED_TRANSITIONS, ComplaintStatus
 from bot.core.events import CallbackPress, IncomingMessage
 from bot.core.lifecycle import LISTED, ON_DESK, TAKEABLE, CardState, start_afresh
+from bot.ops.retry import outlast
 from bot.services.desk_access import StaffAccess
 from bot.services.desk_resolution import StaffReplies, owe, resolve
-from bot.services.desk_results import CardButtons, DeskResult, Notice, Picker, PickerKind, Prompt
+from bot.services.desk_results import DeskResult, Notice
 from bot.services.pipeline import Enqueuer
+from bot.views.desk import CardButtons, Picker, PickerKind, Prompt
 from bot.views.i18n import DEFAULT_LANGUAGE, t, t_html
-from bot.workers.loops import outlast
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork

@@ -6,10 +6,10 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.config import Config
+from bot.core.schedule import Job
 from bot.services.digests import Digest, DigestBuilder, DigestRecipient, previous_run
 from bot.telegram.outbound import Outbound
 from bot.views.i18n import DEFAULT_LANGUAGE
-from bot.workers.scheduler import Job
 
 log = logging.getLogger(__name__)
 

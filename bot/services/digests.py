@@ -42,7 +42,7 @@ from croniter import croniter
 
 from bot.config import Config
 from bot.core.text import split_message, truncate
-from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT
+from bot.telegram import CAPTION_LIMIT, MESSAGE_LIMIT
 from bot.views.digest_chart import ChartData, render_chart
 from bot.views.digest_text import (
     DIGEST_TEXTS,

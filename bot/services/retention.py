@@ -20,7 +20,7 @@ from typing import Any
 from bot.config import RetentionConfig
 from bot.core.domain import ComplaintSource, ComplaintStatus, InboxStatus
 from bot.core.lifecycle import LISTED, CardState
-from bot.workers.scheduler import Job
+from bot.core.schedule import Job
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork

@@ -57,6 +57,11 @@ def migration(description: str, *, method: str) -> TelegramError:
     return TelegramError(description, method=method)
 
 
+# Telegram's limits on a message's text and a media caption, in UTF-16 code units
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """An inline keyboard button with callback data (at most 64 bytes) or a URL."""

@@ -11,13 +11,9 @@ from bot.core.callbacks import DeskAction
 from bot.core.domain import ComplaintSource, ComplaintStatus
 from bot.core.lifecycle import NOT_TAKEN, CardState
 from bot.core.text import escape_html, truncate, utf16_len
-from bot.telegram import Button, Keyboard
+from bot.telegram import MESSAGE_LIMIT, Button, Keyboard
 from bot.views.i18n import DEFAULT_LANGUAGE, t, t_html
 
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
-# card_state of a complaint listed in a combined message (its card_* columns point at that message);
-# "opening": staff pressed its "open" button and its own card is on the way
 # Room kept for the card's own lines when the resident's text is cut to fit.
 _CARD_OVERHEAD = 700
 # A combined message gives each complaint at most this much of its text (UTF-16 units), less when

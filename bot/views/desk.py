@@ -1,17 +1,59 @@
 """What the desk shows on a card besides the card itself: its pickers and the resolution prompt.
 
-The desk (`bot/services/desk.py`) decides which picker or prompt to show; these build the keyboard and
+The desk (`bot/services/desk.py`) decides which picker or prompt to show, as the view models below;
+these build the keyboard and
 text of it. Callback data is built by `bot/core/callbacks.py` alone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 from bot.core import callbacks
 from bot.core.callbacks import DeskAction
-from bot.services.desk_results import CardButtons, Picker, PickerKind, Prompt
 from bot.telegram import Button, Keyboard
 from bot.views.cards import CardRenderer
 from bot.views.i18n import t
+
+
+class PickerKind(StrEnum):
+    """Which temporary keyboard the pressed card shows in place of its buttons."""
+
+    RESOLVE = "resolve"  # resolve without a comment (the comment is a reply to the prompt)
+    DEPARTMENT = "department"  # where to reroute the complaint
+    CATEGORY = "category"  # which of the chosen department's categories
+    DUPLICATE = "duplicate"  # which open complaint of the department is the original
+
+
+@dataclass(frozen=True, slots=True)
+class Picker:
+    """A choice for complaint `number`, in `language`; each option is (target id, label), and a
+    "back" button always follows them."""
+
+    kind: PickerKind
+    number: int
+    language: str
+    options: tuple[tuple[str | int, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CardButtons:
+    """The card's own desk buttons again (back from a picker), as they are for `status`."""
+
+    number: int
+    department_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Ask, in the department chat, for the comment of resolution `pending_id` of complaint `number`."""
+
+    pending_id: int  # the pending resolution the prompt asks about (see `DeskActions.prompt_sent`)
+    number: int
+    language: str
+
 
 # what picking an option of each picker does (the resolve picker has one fixed button instead)
 _PICKED = {

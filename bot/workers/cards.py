@@ -18,14 +18,21 @@ from bot.core import lifecycle
 from bot.core.domain import ComplaintStatus
 from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState
 from bot.core.text import utf16_len
-from bot.telegram import Keyboard, SentMessage, TelegramBadRequest, TelegramError, TelegramGateway
+from bot.ops.retry import outlast
+from bot.telegram import (
+    CAPTION_LIMIT,
+    Keyboard,
+    SentMessage,
+    TelegramBadRequest,
+    TelegramError,
+    TelegramGateway,
+)
 from bot.telegram.outbound import Outbound
-from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer
+from bot.views.cards import CardData, CardRenderer
 from bot.views.i18n import t_html
 from bot.workers.card_data import card_data
 from bot.workers.combined import CombinedMessages, find_listing
 from bot.workers.delivery_stats import DeliveryStats
-from bot.workers.loops import outlast
 from storage.base import utcnow
 from storage.uow import UnitOfWork
 

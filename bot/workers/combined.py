@@ -16,11 +16,11 @@ from bot.config import Config
 from bot.core import lifecycle
 from bot.core.domain import ComplaintStatus
 from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState
+from bot.ops.retry import outlast
 from bot.telegram import SentMessage, TelegramBadRequest, TelegramError, TelegramGateway
 from bot.views.cards import CardRenderer, CombinedLine
 from bot.workers.card_data import card_data
 from bot.workers.delivery_stats import DeliveryStats
-from bot.workers.loops import outlast
 from storage.base import utcnow
 from storage.models import ComplaintRow
 from storage.uow import UnitOfWork

@@ -15,12 +15,13 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.config import Config
+from bot.ops.retry import Backoff
 from bot.telegram import TelegramError, TelegramForbidden, TelegramRetryAfter, TelegramTransientError
 from bot.telegram.outbound import Outbound
 from bot.telegram.ratelimit import RateLimiter
 from bot.views.i18n import DEFAULT_LANGUAGE, t
 from bot.workers.cards import CardDelivery
-from bot.workers.loops import Backoff, run_rounds, wait_for_work
+from bot.workers.loops import run_rounds, wait_for_work
 from storage.queues import DepartmentQueue, QueueEntry
 
 log = logging.getLogger(__name__)

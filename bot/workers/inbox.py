@@ -22,7 +22,8 @@ from functools import partial
 
 from bot.core.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
 from bot.ops.latency import PROCESS_BUCKETS, LatencyHistogram
-from bot.workers.loops import Backoff, is_outage, run_rounds, wait_for_any
+from bot.ops.retry import Backoff, is_outage
+from bot.workers.loops import run_rounds, wait_for_any
 from handlers.context import HandlerContext
 from handlers.private import on_private_messages
 from handlers.router import Router

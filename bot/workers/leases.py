@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.workers.loops import sleep_or_stop
+from bot.ops.retry import sleep_or_stop
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

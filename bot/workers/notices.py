@@ -13,9 +13,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
+from bot.ops.retry import Backoff
 from bot.services.residents import ResidentNotifier
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramForbidden
-from bot.workers.loops import Backoff, run_rounds, wait_for_work
+from bot.workers.loops import run_rounds, wait_for_work
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -8,41 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
-from bot.workers.loops import Backoff, sleep_or_stop
+from bot.core.schedule import Job
+from bot.ops.retry import Backoff, sleep_or_stop
 from storage.base import utcnow
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-JobFunction = Callable[[datetime], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A job on a cron schedule (local time) or a fixed interval."""
-
-    name: str
-    run: JobFunction
-    cron: str | None = None
-    every: timedelta | None = None
-
-    def next_after(self, moment: datetime, tz: ZoneInfo) -> datetime:
-        """The first scheduled time strictly after `moment` (UTC)."""
-        if self.cron is not None:
-            local = moment.astimezone(tz)
-            following: datetime = croniter(self.cron, local).get_next(datetime)
-            return following.astimezone(UTC)
-        assert self.every is not None
-        step = self.every.total_seconds()
-        # interval slots are aligned to the epoch, so every instance computes the same slots
-        return datetime.fromtimestamp((int(moment.timestamp() // step) + 1) * step, UTC)
 
 
 class Scheduler:

@@ -17,7 +17,8 @@ from bot.classifier.keyword_engine import KeywordClassifier
 from bot.classifier.model import HeadScores
 from bot.config import Config
 from bot.core.text import utf16_len
-from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer
+from bot.telegram import CAPTION_LIMIT
+from bot.views.cards import CardData, CardRenderer
 from tests.conftest import EXAMPLE_CONFIG
 from tests.unit.test_classify_cli import _run, cache_dir  # noqa: F401 (the session's trained model)
 from tests.unit.test_pipeline import UTILITIES_CHAT, Harness, harness, mention  # noqa: F401

@@ -6,7 +6,8 @@ import re
 
 from bot.config import Config
 from bot.core.text import utf16_len
-from bot.views.cards import CAPTION_LIMIT, MESSAGE_LIMIT, CardData, CardRenderer, CombinedLine, message_link
+from bot.telegram import CAPTION_LIMIT, MESSAGE_LIMIT
+from bot.views.cards import CardData, CardRenderer, CombinedLine, message_link
 from bot.views.i18n import CATALOG, LANGUAGES
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from bot.config import Config, DuplicatesConfig
 from bot.core.deadlines import DeadlinePolicy, WorkingCalendar
+from bot.core.schedule import Job
 from bot.services.duplicates import DuplicateFinder, similarity
-from bot.workers.scheduler import Job, Scheduler
+from bot.workers.scheduler import Scheduler
 from storage import migrate
 from storage.db import create_engine, create_session_factory
 from storage.models import ComplaintRow

@@ -5,10 +5,9 @@ from __future__ import annotations
 from bot.config import Config
 from bot.core import callbacks
 from bot.core.callbacks import DeskAction, DeskButton
-from bot.services.desk_results import CardButtons, Picker, PickerKind, Prompt
 from bot.telegram import Keyboard
 from bot.views.cards import CardRenderer
-from bot.views.desk import picker_keyboard, prompt_text
+from bot.views.desk import CardButtons, Picker, PickerKind, Prompt, picker_keyboard, prompt_text
 from bot.views.i18n import t
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from bot.config import Config
 from bot.core.text import escape_html
-from bot.views.cards import CAPTION_LIMIT, CardData, CardRenderer, CombinedLine
+from bot.telegram import CAPTION_LIMIT
+from bot.views.cards import CardData, CardRenderer, CombinedLine
 from bot.views.digest_text import DigestRecipient, DigestRenderer, Spike, _Item, _Link, _Stats
 from bot.views.i18n import CATALOG, LANGUAGES, t, t_html
 from tests.fakes.bot_api import BotAPIError, parse_html

@@ -12,10 +12,12 @@ import pytest
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
+from bot.core.schedule import Job
 from bot.ingress.polling import Poller
+from bot.ops.retry import Backoff, describe, is_outage
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
-from bot.workers.loops import Backoff, describe, is_outage, run_rounds, supervise
-from bot.workers.scheduler import Job, Scheduler
+from bot.workers.loops import run_rounds, supervise
+from bot.workers.scheduler import Scheduler
 
 PERSONAL = "Айгерим +77011234567"
 
