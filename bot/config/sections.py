@@ -27,6 +27,7 @@ from bot.config.fields import (
     UserId,
 )
 from bot.config.text import describe, strip_invisible
+from bot.core.domain import DEFAULT_LANGUAGE
 
 
 class RateLimitConfig(Section):
@@ -159,7 +160,7 @@ class DigestConfig(Section):
 
     chat_id: ChatId
     schedule: CronSchedule = "0 9 * * *"
-    language: Language = "ru"
+    language: Language = DEFAULT_LANGUAGE
 
 
 class OfficialConfig(Section):
@@ -257,7 +258,7 @@ class DepartmentConfig(Section):
     head: UserId | None = None
     sla_hours: int = Field(default=72, gt=0)
     sla_working_days: int | None = Field(default=None, gt=0)  # instead of hours, when set
-    language: Language = "ru"
+    language: Language = DEFAULT_LANGUAGE
 
 
 class CategoryConfig(Section):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 # the complaint's lifecycle lives in one module; these names stay importable from here
 from bot.core.lifecycle import ALLOWED_TRANSITIONS, ComplaintStatus, InvalidTransition, check_transition
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
     "ComplaintSource",
     "ComplaintStatus",
     "InboxStatus",
@@ -16,6 +19,12 @@ __all__ = [
     "MessageLanguage",
     "check_transition",
 ]
+
+
+# the languages the bot speaks to people (config's `Language` spells the same three); Russian answers
+# where nothing else is known
+LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
+DEFAULT_LANGUAGE: Final = "ru"
 
 
 class ComplaintSource(StrEnum):

@@ -8,10 +8,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from bot.core.domain import DEFAULT_LANGUAGE, LANGUAGES
 from bot.core.text import escape_html
 
-LANGUAGES: tuple[str, ...] = ("ru", "kk", "en")
-DEFAULT_LANGUAGE = "ru"
+__all__ = [
+    "CATALOG",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "CatalogSection",
+    "TextCatalog",
+    "normalize_language",
+    "t",
+    "t_html",
+]
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "shagym"
