@@ -24,8 +24,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
-    else:
-        kwargs["pool_pre_ping"] = True
+    # no pool_pre_ping: it costs a round trip per transaction, and the loops already ride out a lost
+    # connection (bot/ops/retry.py): the failed transaction is retried, on a fresh connection, since
+    # SQLAlchemy drops the whole pool when it sees a disconnect
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
 

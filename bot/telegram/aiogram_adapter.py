@@ -12,6 +12,7 @@ from aiogram import Bot
 from aiogram import types as aiogram_types
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     ClientDecodeError,
@@ -27,7 +28,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods.base import TelegramMethod
+from aiogram.methods import Response
+from aiogram.methods.base import TelegramMethod, TelegramType
 from aiogram.types import BufferedInputFile, LinkPreviewOptions
 
 from bot import telegram as port
@@ -55,6 +57,29 @@ class _RawGetUpdates(TelegramMethod[list[dict[str, Any]]]):
 _LONG_POLL_MARGIN = 15.0
 
 
+class _PinnedResponseTypes(BaseRequestMiddleware):
+    """Holds each called method's `Response[T]`, which aiogram parametrises on every answer.
+
+    pydantic caches a parametrised model only weakly, and the model sits in reference cycles, so each
+    garbage collection drops it and the next call rebuilds it (a few milliseconds of the event loop per
+    API call); one strong reference per method keeps it built.
+    """
+
+    def __init__(self) -> None:
+        self._types: dict[type[TelegramMethod[Any]], type[Response[Any]]] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        kind = type(method)
+        if kind not in self._types:
+            self._types[kind] = Response[kind.__returning__]  # type: ignore[name-defined]  # built at run time
+        return await make_request(bot, method)
+
+
 class AiogramGateway(LibraryGateway):
     """TelegramGateway over aiogram; translates aiogram's errors into the port's."""
 
@@ -66,6 +91,7 @@ class AiogramGateway(LibraryGateway):
         session = AiohttpSession(
             api=TelegramAPIServer.from_base(config.api_url), timeout=config.request_timeout_seconds
         )
+        session.middleware(_PinnedResponseTypes())
         self._bot = Bot(
             token=config.token.get_secret_value(),
             session=session,

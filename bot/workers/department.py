@@ -21,7 +21,7 @@ from bot.telegram.outbound import Outbound
 from bot.telegram.ratelimit import RateLimiter
 from bot.views.i18n import DEFAULT_LANGUAGE, t
 from bot.workers.cards import CardDelivery
-from bot.workers.loops import run_rounds, wait_for_work
+from bot.workers.loops import run_rounds, wait_for_any
 from storage.queues import DepartmentQueue, QueueEntry
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,10 @@ class DepartmentWorker:
             f"delivery {self._department.id}",
             self.run_once,
             stop=stop,
-            pause=partial(wait_for_work, self.wake, stop, self._idle),
+            pause=partial(wait_for_any, self.wake, stop, idle=self._idle),
             backoff=Backoff(cap=self._config.delivery.max_backoff_seconds),
             log=log,
+            wake=(self.wake,),
         )
 
     async def run_once(self) -> int:

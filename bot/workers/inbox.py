@@ -112,14 +112,13 @@ class InboxProcessor:
                 # a claim alone proves nothing (its lanes may meet the outage): `_round` resets the
                 # backoff once rows were worked, or the inbox answered empty
                 reset_each_round=False,
+                wake=(self._wake, self._lane_done),
             )
         finally:
             await self._finish_lanes()
 
     async def _round(self, stop: asyncio.Event, backoff: Backoff) -> bool:
         """Start lanes for newly claimed rows; True when more may be waiting and there is room for them."""
-        self._wake.clear()
-        self._lane_done.clear()
         if self._outage is not None:
             failure, self._outage = self._outage, None
             raise failure  # a lane stopped on it: back off before its rows are taken again

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.ops.retry import Backoff
 
-__all__ = ["run_rounds", "supervise", "wait_for_any", "wait_for_work"]
-
-
-async def wait_for_work(wake: asyncio.Event, stop: asyncio.Event, idle: float) -> None:
-    """Sleep until new work is signalled, the worker is stopped, or `idle` seconds pass (to poll)."""
-    wake.clear()
-    await wait_for_any(wake, stop, idle=idle)
+__all__ = ["run_rounds", "supervise", "wait_for_any"]
 
 
 async def wait_for_any(*events: asyncio.Event, idle: float) -> None:
@@ -40,6 +34,7 @@ async def run_rounds(
     log: logging.Logger,
     reset_each_round: bool = True,
     abandon: Callable[[], Awaitable[None]] | None = None,
+    wake: Sequence[asyncio.Event] = (),
 ) -> None:
     """The loop of every worker: run `round_` until `stop`, again at once after a round that did work,
     after `pause()` after one that found none, and after the backoff's pause after one that failed.
@@ -48,8 +43,12 @@ async def run_rounds(
     With `reset_each_round` every round that did not fail resets `backoff`; without it the round resets
     it itself, once it knows the work is healthy again. With `abandon`, a round still running when `stop`
     is set is cancelled and `abandon()` gives back what it held; without it the round is finished.
+    The `wake` events are cleared before each round, not after it: work signalled while a round claims
+    (too late for its claim) leaves its event set, so the pause after that round returns at once.
     """
     while not stop.is_set():
+        for event in wake:
+            event.clear()
         if abandon is None:
             attempt: Awaitable[object] = round_()
         else:

@@ -16,7 +16,7 @@ from functools import partial
 from bot.ops.retry import Backoff
 from bot.services.residents import ResidentNotifier
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramForbidden
-from bot.workers.loops import run_rounds, wait_for_work
+from bot.workers.loops import run_rounds, wait_for_any
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,12 @@ class NoticeSender:
             "notices",
             self.run_once,
             stop=stop,
-            pause=partial(wait_for_work, self._wake, stop, self._idle),
+            pause=partial(wait_for_any, self._wake, stop, idle=self._idle),
             backoff=Backoff(),
             log=log,
             # a notice stuck in Telegram's retries must not hold up a shutdown: it stays owed
             abandon=self._release_in_hand,
+            wake=(self._wake,),
         )
 
     async def _release_in_hand(self) -> None:

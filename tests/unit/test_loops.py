@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,8 +17,13 @@ from bot.core.schedule import Job
 from bot.ingress.polling import Poller
 from bot.ops.retry import Backoff, describe, is_outage
 from bot.telegram import TelegramBadRequest, TelegramError, TelegramRetryAfter, TelegramTransientError
-from bot.workers.loops import run_rounds, supervise
+from bot.workers.loops import run_rounds, supervise, wait_for_any
+from bot.workers.notices import NoticeSender
 from bot.workers.scheduler import Scheduler
+from storage.queues import QueueEntry
+from tests.unit.test_pipeline import UTILITIES_CHAT, Harness, harness, mention
+
+__all__ = ["harness"]  # the fixture, shared with the pipeline tests
 
 PERSONAL = "Айгерим +77011234567"
 
@@ -154,6 +160,67 @@ async def test_run_rounds_abandons_a_round_stuck_at_stop() -> None:
     assert abandoned == [True]  # cancelled first, then its claims given back
 
 
+async def test_a_wake_while_a_round_runs_is_not_lost() -> None:
+    stop, wake = asyncio.Event(), asyncio.Event()
+    wake.set()  # a signal from before the first round: that round's claim sees its work
+    rounds = 0
+    signalled: list[bool] = []
+
+    async def round_() -> int:
+        nonlocal rounds
+        rounds += 1
+        signalled.append(wake.is_set())
+        if rounds == 1:
+            wake.set()  # work signalled while this round claims, too late for its claim: it finds none
+        else:
+            stop.set()
+        return 0
+
+    # the idle poll is an hour: only the wake can start the second round
+    pause = partial(wait_for_any, wake, stop, idle=3600)
+    log = logging.getLogger("test")
+    await asyncio.wait_for(
+        run_rounds("work", round_, stop=stop, pause=pause, backoff=Backoff(), log=log, wake=(wake,)), 30
+    )
+    assert rounds == 2
+    assert signalled == [False, False]  # each round starts cleared: only what comes during it is kept
+
+
+async def test_a_card_queued_while_the_worker_claims_goes_out_without_waiting_for_the_poll(
+    harness: Harness,
+) -> None:
+    (utilities,) = [w for w in harness.bot.workers if w.department_id == "utilities"]
+    utilities._idle = 3600  # only the wake can start another round
+    stop = asyncio.Event()
+    claims = 0
+
+    async def claim(queue: str, consumer: str, *, count: int = 10) -> list[QueueEntry]:
+        nonlocal claims
+        claims += 1
+        entries = await harness.queue.claim(queue, consumer, count=count)
+        if claims == 1:  # the queue was empty when it looked; a complaint is queued before it answers
+            text = "@akim_astana нет горячей воды в доме 5 на улице Абая 50"
+            await harness.feed(harness.update(text, message_id=77, entities=mention(text)))
+        elif claims == 3:
+            stop.set()
+        return entries
+
+    utilities._queue = Claiming(harness.queue, claim)  # type: ignore[assignment]
+    await asyncio.wait_for(utilities.run(stop), 30)
+    assert len(harness.gateway.sent_to(UTILITIES_CHAT)) == 1
+
+
+class Claiming:
+    """A queue whose `claim` the test replaces; everything else goes to `inner`."""
+
+    def __init__(self, inner: object, claim: Any) -> None:
+        self._inner = inner
+        self.claim = claim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class FlakyGateway:
     """getUpdates returns whatever is not confirmed yet; records the offsets asked for."""
 
@@ -276,3 +343,43 @@ async def test_a_scheduler_slot_whose_claim_failed_is_tried_again_not_skipped() 
     first_slot = "2026-11-23T09:05:00Z"
     assert jobs.claims[:2] == [first_slot, first_slot]
     assert ran == [start + timedelta(minutes=5)]
+
+
+class WakingNotices:
+    """A notice outbox that is empty; on the first claim a notice is committed while it looks."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.claims = 0
+        self.sender: NoticeSender | None = None
+
+    async def claim(self, holder: str, *, limit: int, lease: timedelta, max_attempts: int) -> list[object]:
+        self.claims += 1
+        if self.claims == 1:
+            assert self.sender is not None
+            self.sender.wake()
+        else:
+            self.stop.set()
+        return []
+
+
+class NoticesUnitOfWork(FakeUnitOfWork):
+    def __init__(self, notices: WakingNotices) -> None:
+        self.notices = notices
+
+    async def __aenter__(self) -> NoticesUnitOfWork:
+        return self
+
+
+async def test_a_notice_committed_while_the_sender_claims_is_looked_for_at_once() -> None:
+    stop = asyncio.Event()
+    notices = WakingNotices(stop)
+    sender = NoticeSender(
+        lambda: NoticesUnitOfWork(notices),  # type: ignore[arg-type, return-value]
+        None,  # type: ignore[arg-type]
+        holder="test",
+        idle=3600,  # only the wake can start another round
+    )
+    notices.sender = sender
+    await asyncio.wait_for(sender.run(stop), 30)
+    assert notices.claims == 2
