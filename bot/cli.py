@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,8 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations")
     _add_config_option(migrate)
 
+    from bot.app.roles import ROLES
+
     run = commands.add_parser("run", help="run the bot until SIGTERM")
     _add_config_option(run)
+    run.add_argument(
+        "--role",
+        choices=ROLES,
+        default=None,
+        help="what this process runs: ingest (updates, inbox, notices), deliver (department cards, "
+        "scheduler) or all (default: $SHAGYM_ROLE, then all)",
+    )
 
     from bot.classifier.commands import add_commands
 
@@ -146,12 +156,23 @@ def _run_migrate(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> in
 
 
 def _run_bot(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from bot.app.roles import choose_role, role_problems
     from bot.app.runtime import run_bot
 
+    try:
+        role = choose_role(args.role, os.environ)
+    except ValueError as exc:
+        print(exc, file=stderr)
+        return 2
     config = _load(args.config, stderr)
     if config is None:
         return 2
-    return run_bot(config, stderr=stderr)
+    problems = role_problems(config, role)
+    for problem in problems:
+        print(problem, file=stderr)
+    if problems:
+        return 2
+    return run_bot(config, stderr=stderr, role=role)
 
 
 async def _send_digests(config: Config, key: str | None, stdout: TextIO) -> int:

@@ -12,13 +12,15 @@ import os
 import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TextIO
 
+from bot.app.heap import settle_heap
 from bot.app.resources import Resources, build_resources
+from bot.app.roles import DEFAULT_ROLE, LOOPS, Loop, Role
 from bot.classifier.base import Classifier
 from bot.classifier.keyword_engine import KeywordClassifier
 from bot.config import Config
@@ -85,9 +87,17 @@ async def open_gateway(config: Config) -> AsyncIterator[TelegramGateway]:
 class ShagymBot:
     """One running bot: ingress → inbox → handlers → department queues → cards."""
 
-    def __init__(self, resources: Resources, gateway: TelegramGateway, classifier: Classifier) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        gateway: TelegramGateway,
+        classifier: Classifier,
+        *,
+        role: Role = DEFAULT_ROLE,
+    ) -> None:
         config = resources.config
         self.config = config
+        self.role = role  # which loops `run` starts (bot/app/roles.py)
         self.resources = resources
         self.gateway = gateway
         self.limiter = RateLimiter(config.telegram.rate_limit)
@@ -175,7 +185,12 @@ class ShagymBot:
             self.processor,
             self.delivery.stats,
             self.intake.classify_seconds,
-            leases=(self.polling_lease, self.delivery_lease),
+            # the health check shows the leases this process competes for
+            leases=tuple(
+                lease
+                for lease, loop in ((self.polling_lease, "ingress"), (self.delivery_lease, "delivery"))
+                if loop in LOOPS[role]
+            ),
             notices=self.notices,
         )
         self.observability = Observability(config, sources, resources.unit_of_work, resources.queue)
@@ -226,26 +241,36 @@ class ShagymBot:
             self.config.telegram.framework,
             self.config.telegram.mode,
         )
+        loops = LOOPS[self.role]
+        if self.role != "all":
+            log.info("role %s: runs %s", self.role, ", ".join(sorted(loops)))
+        receiving = "ingress" in loops
         # the webhook's secret comes first (configured, or shared through the database): nothing is
         # served, and no worker started, before it is known
-        if self.config.telegram.mode == "webhook" and not await self.webhook.start(self.gateway, stop):
+        if (
+            receiving
+            and self.config.telegram.mode == "webhook"
+            and not await self.webhook.start(self.gateway, stop)
+        ):
             return
         ingress_stop = asyncio.Event()
         work_stop = asyncio.Event()
-        # every instance works the inbox, the notices and the scheduler (each claims its work in the db);
-        # only the leader polls and delivers cards (see bot/leases.py)
+        # every instance of a role works its share of the inbox, the notices and the scheduler (each
+        # claims its work in the db); only the leader polls and delivers cards (see bot/workers/leases.py)
         # each loop rides out outages itself; `supervise` restarts one that ends on anything else
+        runs: dict[Loop, Callable[[asyncio.Event], Awaitable[None]]] = {
+            "inbox": self.processor.run,
+            "scheduler": self.scheduler.run,
+            "notices": self.notices.run,
+            "delivery": partial(self.delivery_lease.lead, self._deliver_cards),
+        }
         work = [
-            asyncio.create_task(supervise("inbox", self.processor.run, work_stop, log), name="inbox"),
-            asyncio.create_task(supervise("scheduler", self.scheduler.run, work_stop, log), name="scheduler"),
-            asyncio.create_task(supervise("notices", self.notices.run, work_stop, log), name="notices"),
-            asyncio.create_task(
-                supervise("delivery", partial(self.delivery_lease.lead, self._deliver_cards), work_stop, log),
-                name="delivery",
-            ),
+            asyncio.create_task(supervise(name, run, work_stop, log), name=name)
+            for name, run in runs.items()
+            if name in loops
         ]
-        if self.config.telegram.mode == "webhook":
-            ingress = asyncio.create_task(_wait(ingress_stop), name="webhook")
+        if not receiving or self.config.telegram.mode == "webhook":  # nothing to poll
+            ingress = asyncio.create_task(_wait(ingress_stop), name="webhook" if receiving else "no-ingress")
         else:
             ingress = asyncio.create_task(
                 supervise("polling", partial(self.polling_lease.lead, self.poller.run), ingress_stop, log),
@@ -281,17 +306,19 @@ async def _wait(event: asyncio.Event) -> None:
     await event.wait()
 
 
-async def serve(config: Config, stop: asyncio.Event) -> None:
-    """Build everything for `config`, run until `stop`, and close it all."""
+async def serve(config: Config, stop: asyncio.Event, *, role: Role = DEFAULT_ROLE) -> None:
+    """Build everything for `config`, run the loops of `role` until `stop`, and close it all."""
     async with AsyncExitStack() as stack:
         resources = await stack.enter_async_context(build_resources(config))
         classifier = await build_classifier(config)
         gateway = await stack.enter_async_context(open_gateway(config))
-        await ShagymBot(resources, gateway, classifier).run(stop)
+        bot = ShagymBot(resources, gateway, classifier, role=role)
+        settle_heap()  # start-up is over: what it built lives as long as the process
+        await bot.run(stop)
 
 
-def run_bot(config: Config, *, stderr: TextIO) -> int:
-    """`shagym run`: serve until SIGTERM or SIGINT; returns the exit code."""
+def run_bot(config: Config, *, stderr: TextIO, role: Role = DEFAULT_ROLE) -> int:
+    """`shagym run [--role]`: serve until SIGTERM or SIGINT; returns the exit code."""
     if not config.telegram.token.get_secret_value():
         print("telegram.token is empty: set it in the config or in SHAGYM_BOT_TOKEN", file=stderr)
         return 2
@@ -313,7 +340,7 @@ def run_bot(config: Config, *, stderr: TextIO) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve(config, stop)
+        await serve(config, stop, role=role)
 
     try:
         asyncio.run(main())
