@@ -218,10 +218,14 @@ class ComplaintRow(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The card in the department chat; card_state "sending" means a send may have happened
-    # without its answer being recorded (a crash), so recovery probes before sending again.
+    # without its answer being recorded (a crash), so what is sent again is marked as a possible repeat.
     card_state: Mapped[str | None] = mapped_column(String(16))
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # while "sending" for a combined message: the batch it went out in, so a crash's leftovers are sent
+    # again as one message; card_repeat: the card (or message) was sent again after such a crash
+    card_batch: Mapped[str | None] = mapped_column(String(32))
+    card_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,9 @@ disagree about what "open" is.
     resolved, rejected, duplicate → queued (reopened by the resident or a new report)
 
 A complaint's card in its department chat has a state of its own (`CardState`), recorded before and
-after each send so a crash leaves a trace of a possible send.
+after each send so a crash leaves a trace of a possible send; what is sent again for such a trace is
+marked as a possible repeat (`card_repeat`), and a combined message's complaints remember their batch
+(`card_batch`) so they are sent again together, as one message.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "InvalidTransition",
     "Move",
     "card_combined",
+    "card_in_doubt",
     "card_not_sent",
     "card_opening",
     "card_sending",
@@ -209,6 +212,8 @@ class _Afresh(Protocol):
     card_state: str | None
     card_chat_id: int | None
     card_message_id: int | None
+    card_batch: str | None
+    card_repeat: bool
     deadline_at: datetime | None
     reminded_at: datetime | None
     escalation_level: int
@@ -220,6 +225,7 @@ def start_afresh(complaint: _Afresh, deadline_at: datetime | None) -> None:
     edit, or reopened — gets a new card, that department's full deadline, and no reminder or
     escalation yet: the old department's lateness does not follow it."""
     complaint.card_state, complaint.card_chat_id, complaint.card_message_id = None, None, None
+    complaint.card_batch, complaint.card_repeat = None, False
     complaint.deadline_at = deadline_at
     complaint.reminded_at, complaint.escalation_level, complaint.escalated_at = None, 0, None
 
@@ -230,14 +236,26 @@ class _Card(Protocol):
     card_state: str | None
     card_chat_id: int | None
     card_message_id: int | None
+    card_batch: str | None
+    card_repeat: bool
     delivered_at: datetime | None
 
 
-def card_sending(complaint: _Card) -> CardState | None:
-    """Record that a card (or a combined message listing it) is about to be sent, before the request,
-    so a crash leaves a trace of a possible send; return the state to restore if Telegram refuses."""
+def card_in_doubt(complaint: _Card) -> bool:
+    """A send was marked and never recorded (a crash): Telegram may already have the card or message."""
+    return complaint.card_state == CardState.SENDING
+
+
+def card_sending(complaint: _Card, batch: str | None = None) -> CardState | None:
+    """Record that a card (or the combined message `batch` listing it) is about to be sent, before the
+    request, so a crash leaves a trace of a possible send; return the state to restore if Telegram
+    refuses. A complaint already in doubt stays so, in its batch: a refusal now says nothing of the
+    send the crash interrupted."""
+    if card_in_doubt(complaint):
+        return CardState.SENDING
     previous = CardState(complaint.card_state) if complaint.card_state in LISTED else None
     complaint.card_state = CardState.SENDING
+    complaint.card_batch = batch
     return previous
 
 
@@ -246,22 +264,31 @@ def card_not_sent(complaint: _Card, previous: CardState | None) -> bool:
     if complaint.card_state != CardState.SENDING:
         return False
     complaint.card_state = previous
+    if previous != CardState.SENDING:
+        complaint.card_batch = None
     return True
 
 
-def card_sent(complaint: _Card, chat_id: int, message_id: int, now: datetime) -> None:
-    """The complaint's own card is in its department chat."""
+def card_sent(
+    complaint: _Card, chat_id: int, message_id: int, now: datetime, *, repeat: bool = False
+) -> None:
+    """The complaint's own card is in its department chat (`repeat`: sent again after a crash)."""
     complaint.card_state = CardState.SENT
     complaint.card_chat_id, complaint.card_message_id = chat_id, message_id
+    complaint.card_batch, complaint.card_repeat = None, repeat
     complaint.delivered_at = now
 
 
-def card_combined(complaint: _Card, chat_id: int, message_id: int, now: datetime) -> bool:
-    """The complaint is listed in a combined message; False (nothing written) if it changed meanwhile."""
+def card_combined(
+    complaint: _Card, chat_id: int, message_id: int, now: datetime, *, repeat: bool = False
+) -> bool:
+    """The complaint is listed in a combined message (`repeat`: sent again after a crash); False
+    (nothing written) if it changed meanwhile."""
     if complaint.card_state != CardState.SENDING:
         return False
     complaint.card_state = CardState.COMBINED
     complaint.card_chat_id, complaint.card_message_id = chat_id, message_id
+    complaint.card_batch, complaint.card_repeat = None, repeat
     complaint.delivered_at = now
     return True
 

@@ -63,6 +63,8 @@ class CardData:
     actor: str | None = None  # the staff member who acted last
     # the phone the resident shared in the private chat: only on the card of their private complaints
     phone: str | None = None
+    # sent again after a crash left its send unrecorded: Telegram may already show it once
+    repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,9 @@ class CardRenderer:
         if card.urgent:
             header.insert(0, f"<b>{h('card.urgent', lang)}</b>")
         lines = [" · ".join(header)]
+        if card.repeat:
+            # first, so staff see it before they take it for a new complaint
+            lines.insert(0, f"<i>{h('card.repeat', lang)}</i>")
         category = escape_html(self._config.category_name(card.category, lang))
         lines.append(f"{h('card.category', lang)}: <b>{category}</b>")
         lines.append(f"{h('card.district', lang)}: {escape_html(self._district_name(card.district, lang))}")
@@ -188,6 +193,8 @@ class CardRenderer:
         """
         lang = self.language_of(department_id)
         title = f"<b>{t_html('combined.title', lang, count=len(lines))}</b>"
+        if any(line.card.repeat for line in lines if line.state in ("waiting", CardState.OPENING)):
+            title += f"\n<i>{t_html('card.repeat', lang)}</i>"
         hint = f"<i>{t_html('combined.hint', lang)}</i>"
         layouts: list[tuple[str, list[str], int]] = []
         for detail in ("full", "compact", "minimal"):

@@ -45,4 +45,5 @@ async def card_data(uow: UnitOfWork, row: ComplaintRow, *, phone: bool = True) -
         duplicates=row.duplicate_count,
         actor=await uow.complaints.last_staff_name(row.id),
         phone=shared,
+        repeat=row.card_repeat,
     )

@@ -2,13 +2,18 @@
 
 A complaint listed there has card_state "combined" and its card_* columns point at that message, and its
 "combined" event in the audit log names every complaint of the message, so the message can be
-re-rendered from any of them (`find_listing`, `CombinedMessages.refresh`).
+re-rendered from any of them (`find_listing`, `CombinedMessages.refresh`). While the message is being
+sent they share a batch id (`card_batch`): a crash between Telegram's answer and the record leaves them
+all "sending" in that batch, and they go out again together, as one message marked as a possible repeat
+(`CombinedMessages.resend`), never as one card each.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import NamedTuple
 
@@ -17,7 +22,7 @@ from bot.core import lifecycle
 from bot.core.domain import ComplaintStatus
 from bot.core.lifecycle import BEFORE_DELIVERY, LISTED, CardState
 from bot.ops.retry import outlast
-from bot.telegram import SentMessage, TelegramBadRequest, TelegramError, TelegramGateway
+from bot.telegram import Keyboard, SentMessage, TelegramBadRequest, TelegramError, TelegramGateway
 from bot.views.cards import CardRenderer, CombinedLine
 from bot.workers.card_data import card_data
 from bot.workers.delivery_stats import DeliveryStats
@@ -51,6 +56,17 @@ async def find_listing(uow: UnitOfWork, complaint_id: int) -> Listing | None:
     return None
 
 
+class _Prepared(NamedTuple):
+    """A combined message marked as being sent: what goes out, and what to undo if Telegram refuses."""
+
+    members: list[int]
+    previous: dict[int, CardState | None]
+    text: str
+    keyboard: Keyboard | None
+    earlier: set[Listing]
+    repeat: bool
+
+
 class CombinedMessages:
     """Sends combined messages and keeps them in step with the complaints they list."""
 
@@ -71,7 +87,8 @@ class CombinedMessages:
     @staticmethod
     def combinable(row: ComplaintRow, department_id: str) -> bool:
         """Whether the complaint's card may go out in a combined message: new, non-urgent, never sent."""
-        # "sending" (a crash mid-send) is left out: recovery sends such a card on its own
+        # "sending" (a crash mid-send) is left out: recovery sends it again with the rest of its batch
+        # (`resend`), or as a card of its own, marked as a possible repeat
         return (
             row.card_state is None
             and not row.urgent
@@ -82,7 +99,6 @@ class CombinedMessages:
     async def deliver(self, complaint_ids: Sequence[int], department_id: str) -> list[int]:
         """Post one message listing these complaints; return the ones it lists (the queue entries that
         can be acked), or [] when fewer than two can still be combined (nothing was sent)."""
-        department = self._config.department(department_id)
         async with self._uow_factory() as uow:
             rows = []
             for complaint_id in dict.fromkeys(complaint_ids):
@@ -91,46 +107,91 @@ class CombinedMessages:
                     rows.append(row)
             if len(rows) < 2:
                 return []
-            lines = [CombinedLine(await card_data(uow, row, phone=False)) for row in rows]
-            # a complaint listed before (in another department's chat, before it moved) is re-rendered there
-            earlier = {listing for row in rows if (listing := await find_listing(uow, row.id))}
-            text = self._renderer.render_combined(department_id, lines)
-            keyboard = self._renderer.combined_keyboard(department_id, lines)
-            for row in rows:
-                lifecycle.card_sending(row)  # as for a card: a crash leaves a trace of a possible send
+            prepared = await self._prepare(uow, rows, department_id, uuid.uuid4().hex, repeat=False)
             await uow.commit()
-            members = [row.id for row in rows]
+        return await self._post(prepared, department_id)
+
+    async def resend(self, batch: str, department_id: str) -> list[int]:
+        """Send again, as one message marked as a possible repeat, the complaints a crash left "sending"
+        in the combined message `batch`; return the ones it lists, or [] when fewer than two are left
+        (nothing was sent: each goes as its own card)."""
+        async with self._uow_factory() as uow:
+            rows = [
+                row
+                for row in await uow.complaints.in_batch(batch)
+                if row.department_id == department_id and not row.urgent  # an urgent one: its own card
+            ]
+            if len(rows) < 2:
+                return []
+            prepared = await self._prepare(uow, rows, department_id, batch, repeat=True)
+            await uow.commit()
+        log.warning(
+            "a crash left a combined message unrecorded; sending it again, marked",
+            extra={"department": department_id, "complaints": len(rows)},
+        )
+        return await self._post(prepared, department_id)
+
+    async def _prepare(
+        self, uow: UnitOfWork, rows: list[ComplaintRow], department_id: str, batch: str, *, repeat: bool
+    ) -> _Prepared:
+        """Render the message and mark its complaints as being sent in `batch` (the caller commits)."""
+        lines = []
+        for row in rows:
+            data = await card_data(uow, row, phone=False)
+            lines.append(CombinedLine(replace(data, repeat=True) if repeat else data))
+        # a complaint listed before (in another department's chat, before it moved) is re-rendered there
+        earlier = {listing for row in rows if (listing := await find_listing(uow, row.id))}
+        text = self._renderer.render_combined(department_id, lines)
+        keyboard = self._renderer.combined_keyboard(department_id, lines)
+        # as for a card: a crash leaves a trace of a possible send, and the batch to send again together
+        previous = {row.id: lifecycle.card_sending(row, batch) for row in rows}
+        return _Prepared([row.id for row in rows], previous, text, keyboard, earlier, repeat)
+
+    async def _post(self, prepared: _Prepared, department_id: str) -> list[int]:
+        """Send a prepared message and record it; return the complaints it lists."""
+        department = self._config.department(department_id)
+        members = prepared.members
         try:
-            sent = await self._gateway.send_message(department.chat_id, text, keyboard=keyboard)
+            sent = await self._gateway.send_message(
+                department.chat_id, prepared.text, keyboard=prepared.keyboard
+            )
         except TelegramError:
             async with self._uow_factory() as uow:
                 for complaint_id in members:
                     row = await uow.complaints.get(complaint_id)
-                    if row is not None:
-                        lifecycle.card_not_sent(row, None)  # Telegram answered: nothing was posted
+                    if row is not None:  # Telegram answered: nothing was posted (now)
+                        lifecycle.card_not_sent(row, prepared.previous[complaint_id])
                 await uow.commit()
             raise
         # as for a card: once Telegram has the message, a database outage is waited out, never resent
-        record = partial(self._record, members, department_id, sent)
+        record = partial(self._record, members, department_id, sent, prepared.repeat)
         cap = self._config.delivery.max_backoff_seconds
         await outlast(log, f"combined message {members}: recording it", record, cap=cap)
         self.stats.combined_messages += 1
         self.stats.combined_complaints += len(members)
-        for listing in earlier:
+        for listing in prepared.earlier:
             await self.refresh(listing, quiet=True)
         log.info(
             "combined message sent",
-            extra={"department": department_id, "complaints": len(members), "message_id": sent.message_id},
+            extra={
+                "department": department_id,
+                "complaints": len(members),
+                "message_id": sent.message_id,
+                "repeat": prepared.repeat,
+            },
         )
         return members
 
-    async def _record(self, members: list[int], department_id: str, sent: SentMessage) -> None:
+    async def _record(self, members: list[int], department_id: str, sent: SentMessage, repeat: bool) -> None:
         """Point every listed complaint at the combined message and mark it delivered, in one commit."""
         where = {"chat_id": sent.chat_id, "message_id": sent.message_id}
+        now = utcnow()
         async with self._uow_factory() as uow:
             for complaint_id in members:
                 row = await uow.complaints.get(complaint_id)
-                if row is None or not lifecycle.card_combined(row, sent.chat_id, sent.message_id, utcnow()):
+                if row is None or not lifecycle.card_combined(
+                    row, sent.chat_id, sent.message_id, now, repeat=repeat
+                ):
                     continue  # changed meanwhile (moved by an edit): it was queued again
                 if row.status == ComplaintStatus.NEW.value:
                     await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")

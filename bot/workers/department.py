@@ -89,17 +89,27 @@ class DepartmentWorker:
         if len(entries) > 1 and len(entries) > self._limiter.available(chat_id):
             batches = await self._plan(entries, combining=combining)
         handled = 0
+        # complaints listed in a combined message a crash left unrecorded, just sent again as a whole:
+        # their other entries of this round are done, with no message of their own
+        settled: set[int] = set()
         for position, batch in enumerate(batches):
+            if len(batch) == 1 and batch[0].payload.get("complaint_id") in settled:
+                await self._queue.ack(self._department.id, batch[0].id)
+                handled += 1
+                continue
             wait = self._limiter.reserve(chat_id)
             if wait > 0:
                 # budget spent: the rest go back to wait on the queue, not into a 429
                 rest = [entry for later in batches[position:] for entry in later]
                 for entry in rest:
-                    await self._queue.release(self._department.id, entry.id, delay=wait)
-                self._delivery.stats.deferred += len(rest)
+                    if entry.payload.get("complaint_id") in settled:
+                        await self._queue.ack(self._department.id, entry.id)
+                    else:
+                        await self._queue.release(self._department.id, entry.id, delay=wait)
+                        self._delivery.stats.deferred += 1
                 return handled
             if len(batch) == 1:
-                await self._handle(batch[0])
+                await self._handle(batch[0], settled=settled)
             else:
                 await self._handle_combined(batch)
             handled += len(batch)
@@ -148,8 +158,15 @@ class DepartmentWorker:
             else:
                 await self._queue.release(department_id, entry.id)
 
-    async def _handle(self, entry: QueueEntry, send: Callable[[int], Awaitable[bool]] | None = None) -> None:
-        """Deliver one entry (or, with `send`, what `send` delivers for it) and ack, retry or park it."""
+    async def _handle(
+        self,
+        entry: QueueEntry,
+        send: Callable[[int], Awaitable[bool]] | None = None,
+        *,
+        settled: set[int] | None = None,
+    ) -> None:
+        """Deliver one entry (or, with `send`, what `send` delivers for it) and ack, retry or park it;
+        `settled` collects the complaints a combined message sent again for it lists."""
         queue_name = self._department.id
         complaint_id = entry.payload.get("complaint_id")
         if not isinstance(complaint_id, int):
@@ -157,7 +174,9 @@ class DepartmentWorker:
             await self._queue.ack(queue_name, entry.id)
             return
         try:
-            if await (send(complaint_id) if send else self._delivery.deliver(complaint_id, queue_name)):
+            if await (
+                send(complaint_id) if send else self._delivery.deliver(complaint_id, queue_name, settled)
+            ):
                 await self._queue.ack(queue_name, entry.id)
                 self._parked_since = None
         except TelegramRetryAfter as exc:

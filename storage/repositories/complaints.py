@@ -140,6 +140,13 @@ class ComplaintRepository:
         query = select(ComplaintRow).where(ComplaintRow.card_state == CardState.OPENING.value)
         return (await self._session.scalars(query.order_by(ComplaintRow.id).limit(limit))).all()
 
+    async def in_batch(self, batch: str) -> Sequence[ComplaintRow]:
+        """Complaints still marked as being sent in the combined message `batch` (a crash left them)."""
+        query = select(ComplaintRow).where(
+            ComplaintRow.card_state == CardState.SENDING.value, ComplaintRow.card_batch == batch
+        )
+        return (await self._session.scalars(query.order_by(ComplaintRow.id))).all()
+
     async def open_in_department(
         self, department_id: str, *, exclude: int, limit: int = 6
     ) -> Sequence[ComplaintRow]:

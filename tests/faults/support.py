@@ -50,16 +50,22 @@ def write_config(
     redis_url: str | None,
     framework: str = "aiogram",
     request_timeout: float = 60.0,
+    delivery: dict[str, Any] | None = None,
+    rate_limit: dict[str, Any] | None = None,
 ) -> Path:
-    """The e2e city on the given database and Redis, with short leases so a restart takes over fast."""
+    """The e2e city on the given database and Redis, with short leases so a restart takes over fast
+    (`delivery` and `rate_limit` override those settings)."""
+    telegram: dict[str, Any] = {"request_timeout_seconds": request_timeout}
+    if rate_limit is not None:
+        telegram["rate_limit"] = rate_limit
     config = e2e_config(
         tmp_path,
         fake,
         framework=framework,
-        telegram={"request_timeout_seconds": request_timeout},
+        telegram=telegram,
         storage={"database_url": database_url, "redis_url": redis_url, "queue_lease_seconds": 3},
-        # one card per complaint: combined messages for busy chats are not what these tests count
-        delivery={"combine_min": 0},
+        # one card per complaint unless a test asks: combined messages for busy chats are counted apart
+        delivery={"combine_min": 0, **(delivery or {})},
     )
     data = config.model_dump(by_alias=True, mode="json")
     data["telegram"]["token"] = fake.token  # secrets dump as stars
@@ -192,6 +198,30 @@ def cards(fake: FakeBotAPI) -> list[Card]:
                 text=call.text or "",
             )
         )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentMessage:
+    """A card or a combined message the fake Bot API accepted in a department chat."""
+
+    chat_id: int
+    message_id: int
+    numbers: frozenset[int]  # the complaints it carries: one for a card, several for a combined message
+    text: str
+
+
+def department_messages(fake: FakeBotAPI) -> list[DepartmentMessage]:
+    """Every card and combined message the bot posted in the department chats, in the order accepted."""
+    found = []
+    for call in fake.sent:
+        if call.ok and call.method in ("sendMessage", "sendPhoto") and call.chat_id in DEPARTMENT_CHATS:
+            numbers = _callback_numbers(call)
+            if numbers:  # prompts and notices carry no complaint's buttons
+                message_id = int(call.result["message_id"])
+                found.append(
+                    DepartmentMessage(int(call.chat_id), message_id, frozenset(numbers), call.text or "")
+                )
     return found
 
 

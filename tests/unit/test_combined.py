@@ -3,8 +3,9 @@ ports (the worker's decision, what is recorded, refreshes, and the desk's "open"
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
+import pytest
 from sqlalchemy import select
 
 from bot.config import DeliveryConfig
@@ -338,3 +339,69 @@ async def test_a_listed_complaint_moved_by_an_edit_gets_a_card_there_and_its_lin
     assert listing.params["message_id"] == 1
     assert "передано: Управление транспорта" in listing.params["text"]
     assert (await harness.bot.desk.press(press("d:open:2"))).alert  # it is not this department's now
+
+
+class Crash(BaseException):
+    """kill -9 between Telegram's answer and the record: nothing after it runs."""
+
+    @classmethod
+    async def throw(cls, *args: Any) -> NoReturn:
+        raise cls
+
+
+async def test_a_combined_message_a_crash_left_unrecorded_goes_out_again_once_marked(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budget = Budget(1)
+    utilities = worker(harness, budget)
+    await file(harness, 4)
+    monkeypatch.setattr(harness.bot.delivery.combined, "_record", Crash.throw)
+    with pytest.raises(Crash):
+        await utilities.run_once()
+    monkeypatch.undo()  # the restarted process
+    assert len(messages(harness)) == 1 and {r.card_state for r in (await rows(harness)).values()} == {
+        "sending"
+    }
+    for item in harness.queue._items["utilities"].values():
+        item.available_at = 0  # the dead process's lease has run out
+    budget.slots = 1
+    assert await utilities.run_once() == 4
+    again = messages(harness)[1]  # one message for all four, not four cards
+    assert again.params["text"].startswith(
+        "<b>📥 Новые обращения: 4</b>\n<i>⟳ возможно, повтор после перезапуска</i>"
+    )
+    assert buttons(again) == [f"d:open:{n}" for n in range(1, 5)]
+    assert [c.method for c in harness.gateway.sent_to(UTILITIES_CHAT)] == ["sendMessage"] * 2  # no edits
+    for row in (await rows(harness)).values():
+        assert (row.card_state, row.card_message_id, row.card_repeat, row.card_batch) == (
+            "combined",
+            2,
+            True,
+            None,
+        )
+    assert (await harness.queue.stats("utilities")).depth == 0
+    await harness.bot.delivery.refresh(1)  # a later re-render keeps the mark
+    (edit,) = [c for c in harness.gateway.sent_to(UTILITIES_CHAT) if c.method == "editMessageText"]
+    assert "⟳" in edit.params["text"]
+
+
+async def test_a_card_a_crash_left_unrecorded_goes_out_again_marked(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    utilities = worker(harness, Budget(100))
+    await file(harness, 1)
+    monkeypatch.setattr(harness.bot.delivery, "_record_sent", Crash.throw)
+    with pytest.raises(Crash):
+        await utilities.run_once()
+    monkeypatch.undo()
+    for item in harness.queue._items["utilities"].values():
+        item.available_at = 0
+    await utilities.run_once()
+    first, again = messages(harness)
+    assert "⟳" not in first.params["text"]
+    assert again.params["text"].startswith("<i>⟳ возможно, повтор после перезапуска</i>\n<b>Обращение №1</b>")
+    row = (await rows(harness))[1]
+    assert (row.card_state, row.card_message_id, row.card_repeat) == ("sent", 2, True)
+    await file(harness, 3, first=2)  # the next cards are new ones: no mark
+    await utilities.run_once()
+    assert all("⟳" not in m.params["text"] for m in messages(harness)[2:])

@@ -20,6 +20,7 @@ from bot.core.lifecycle import (
     ComplaintStatus,
     InvalidTransition,
     card_combined,
+    card_in_doubt,
     card_not_sent,
     card_opening,
     card_sending,
@@ -101,6 +102,8 @@ class Complaint:
     card_state: str | None = None
     card_chat_id: int | None = None
     card_message_id: int | None = None
+    card_batch: str | None = None
+    card_repeat: bool = False
     delivered_at: datetime | None = None
     deadline_at: datetime | None = None
     reminded_at: datetime | None = None
@@ -160,6 +163,7 @@ CARD_STEPS = [
     ("combined", "sending", "sending", CardState.COMBINED),  # a listed one remembers where it was listed
     ("opening", "sending", "sending", CardState.OPENING),
     ("sent", "sending", "sending", None),
+    ("sending", "sending", "sending", CardState.SENDING),  # left by a crash: a refusal now keeps it so
     ("sending", "not_sent", None, True),
     ("sent", "not_sent", "sent", False),  # moved on meanwhile: a refusal changes nothing
     ("sending", "combined", "combined", True),
@@ -206,3 +210,36 @@ def test_a_fresh_start_forgets_the_card_and_the_lateness() -> None:
     assert (complaint.card_state, complaint.card_chat_id, complaint.card_message_id) == (None, None, None)
     assert (complaint.deadline_at, complaint.reminded_at) == (T0 + timedelta(days=3), None)
     assert (complaint.escalation_level, complaint.escalated_at) == (0, None)
+
+
+def test_a_combined_message_s_batch_is_kept_until_a_send_is_recorded_or_refused() -> None:
+    complaint = Complaint()
+    assert card_sending(complaint, "b1") is None and (complaint.card_state, complaint.card_batch) == (
+        "sending",
+        "b1",
+    )
+    assert card_in_doubt(complaint)  # a crash here: Telegram may have the message
+    again = card_sending(complaint, "b2")  # sent again after the crash: still in doubt, in its batch
+    assert (again, complaint.card_batch) == (CardState.SENDING, "b1")
+    assert card_not_sent(complaint, again) and (complaint.card_state, complaint.card_batch) == (
+        "sending",
+        "b1",
+    )
+    assert card_combined(complaint, -100, 8, T0, repeat=True)
+    assert (complaint.card_state, complaint.card_batch, complaint.card_repeat) == ("combined", None, True)
+    assert not card_in_doubt(complaint)
+    refused = Complaint()
+    card_not_sent(refused, card_sending(refused, "b3"))
+    assert (refused.card_state, refused.card_batch) == (None, None)
+
+
+def test_a_card_sent_again_after_a_crash_is_marked_and_a_fresh_start_forgets_the_mark() -> None:
+    complaint = Complaint(card_state="sending", card_batch="b1")
+    card_sent(complaint, -100, 42, T0, repeat=True)
+    assert (complaint.card_state, complaint.card_batch, complaint.card_repeat) == ("sent", None, True)
+    card_sending(complaint)
+    card_sent(complaint, -100, 43, T0)
+    assert not complaint.card_repeat  # a card sent without a crash in between is not a repeat
+    marked = Complaint(card_state="combined", card_repeat=True)
+    start_afresh(marked, None)
+    assert (marked.card_state, marked.card_batch, marked.card_repeat) == (None, None, False)
