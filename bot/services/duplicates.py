@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from bot.config import DuplicatesConfig
-from storage.models import ComplaintRow
 
 _NOISE = re.compile(r"@\w+|https?://\S+|[^\w\s]", re.UNICODE)
 _NUMBER = re.compile(r"\d+")
@@ -22,16 +22,41 @@ def trigrams(text: str) -> frozenset[str]:
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
-def similarity(first: str, second: str) -> float:
-    """Jaccard similarity of the two texts' trigram sets (0..1); 0 when they name different numbers."""
-    first_numbers = set(_NUMBER.findall(_NOISE.sub(" ", first)))
-    second_numbers = set(_NUMBER.findall(_NOISE.sub(" ", second)))
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(_NUMBER.findall(_NOISE.sub(" ", text)))
+
+
+def _score(
+    first: tuple[frozenset[str], frozenset[str]], second: tuple[frozenset[str], frozenset[str]]
+) -> float:
+    """Similarity of two texts given as (numbers, trigrams)."""
+    (first_numbers, a), (second_numbers, b) = first, second
     if first_numbers and second_numbers and not first_numbers & second_numbers:
         return 0.0  # "дом 5" and "дом 7" are different buildings, however alike the words
-    a, b = trigrams(first), trigrams(second)
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def similarity(first: str, second: str) -> float:
+    """Jaccard similarity of the two texts' trigram sets (0..1); 0 when they name different numbers."""
+    return _score((_numbers(first), trigrams(first)), (_numbers(second), trigrams(second)))
+
+
+class Comparable(Protocol):
+    """What the check reads of a complaint: an ORM row or a column-only candidate."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def district(self) -> str | None: ...
+    @property
+    def duplicate_of_id(self) -> int | None: ...
+
+
+C = TypeVar("C", bound=Comparable)
 
 
 class DuplicateFinder:
@@ -44,19 +69,19 @@ class DuplicateFinder:
         """How far back an original may be."""
         return now - timedelta(hours=self._config.window_hours)
 
-    def best(self, complaint: ComplaintRow, candidates: Sequence[ComplaintRow]) -> ComplaintRow | None:
+    def best(self, complaint: Comparable, candidates: Sequence[C]) -> C | None:
         """The most similar candidate above the threshold in the same district (both known, or both not)."""
-        best: tuple[float, ComplaintRow] | None = None
+        # without a district the texts must agree more before two reports count as one problem
+        similar = self._config.similarity
+        threshold = similar if complaint.district else min(1.0, similar + 0.15)
+        mine = (_numbers(complaint.text), trigrams(complaint.text))  # once, not once per candidate
+        best: tuple[float, C] | None = None
         for candidate in candidates:
             if candidate.id == complaint.id or candidate.duplicate_of_id is not None:
                 continue
             if candidate.district != complaint.district:
                 continue
-            score = similarity(complaint.text, candidate.text)
-            # without a district the texts must agree more before two reports count as one problem
-            threshold = (
-                self._config.similarity if complaint.district else min(1.0, self._config.similarity + 0.15)
-            )
+            score = _score(mine, (_numbers(candidate.text), trigrams(candidate.text)))
             if score >= threshold and (best is None or score > best[0]):
                 best = (score, candidate)
         return best[1] if best else None

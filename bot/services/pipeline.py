@@ -274,7 +274,9 @@ class ComplaintIntake:
         candidates = await uow.complaints.similar_candidates(
             row.department_id, row.category, self._duplicates.window_start(utcnow()), exclude=row.id
         )
-        original = self._duplicates.best(row, candidates)
+        best = self._duplicates.best(row, candidates)
+        # the candidates are columns only: the one original a merge changes is loaded whole
+        original = await uow.complaints.get(best.id) if best is not None else None
         if original is None:
             return None
         await uow.complaints.mark_duplicate(row, original, actor="system")

@@ -12,6 +12,12 @@ from storage.models import ComplaintRow
 from storage.uow import UnitOfWork
 
 
+def never_shown(row: ComplaintRow) -> bool:
+    """No card or combined message ever showed it (both stamp delivered_at, which nothing clears): staff
+    cannot have acted on it and no listing names it, so the lookups only a re-render needs are skipped."""
+    return row.card_state is None and row.delivered_at is None
+
+
 async def card_data(uow: UnitOfWork, row: ComplaintRow, *, phone: bool = True) -> CardData:
     """Collect what the card shows (`phone`: the resident's shared phone, for a card of its own)."""
     chat = await uow.chats.get(row.chat_id)
@@ -43,7 +49,7 @@ async def card_data(uow: UnitOfWork, row: ComplaintRow, *, phone: bool = True) -
         alternative_confidence=row.alternative_confidence,
         reopened=row.reopen_count,
         duplicates=row.duplicate_count,
-        actor=await uow.complaints.last_staff_name(row.id),
+        actor=None if never_shown(row) else await uow.complaints.last_staff_name(row.id),
         phone=shared,
         repeat=row.card_repeat,
     )

@@ -32,7 +32,7 @@ from bot.telegram import (
 from bot.telegram.outbound import Outbound
 from bot.views.cards import CardData, CardRenderer
 from bot.views.i18n import t_html
-from bot.workers.card_data import card_data
+from bot.workers.card_data import card_data, never_shown
 from bot.workers.combined import CombinedMessages, Listing, find_listing
 from bot.workers.delivery_stats import DeliveryStats
 from storage.base import utcnow
@@ -119,7 +119,7 @@ class CardDelivery:
         ):
             await self._edit_card(row.card_chat_id, row.card_message_id, data, keyboard)
             return None
-        listing = await find_listing(uow, row.id)
+        listing = None if never_shown(row) else await find_listing(uow, row.id)
         if row.card_state == CardState.COMBINED and not row.urgent and listing is not None:
             # listed in a combined message: that message shows the change; an urgent one (after an
             # edit) or one staff opened ("opening") gets a card of its own below

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,18 @@ from storage.models import (
     ComplaintEventRow,
     ComplaintRow,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The columns the duplicate check compares of a possible original (no ORM object: a run of new
+    complaints reads dozens of these each)."""
+
+    id: int
+    text: str
+    district: str | None
+    duplicate_of_id: int | None
+    created_at: datetime
 
 
 class ComplaintRepository:
@@ -229,10 +242,17 @@ class ComplaintRepository:
 
     async def similar_candidates(
         self, department_id: str, category: str, since: datetime, *, exclude: int, limit: int = 200
-    ) -> Sequence[ComplaintRow]:
-        """Open, non-duplicate complaints of the same department and category since a moment."""
+    ) -> list[Candidate]:
+        """Open, non-duplicate complaints of the same department and category since a moment, newest
+        first, as the columns the duplicate check compares."""
         query = (
-            select(ComplaintRow)
+            select(
+                ComplaintRow.id,
+                ComplaintRow.text,
+                ComplaintRow.district,
+                ComplaintRow.duplicate_of_id,
+                ComplaintRow.created_at,
+            )
             .where(
                 ComplaintRow.department_id == department_id,
                 ComplaintRow.category == category,
@@ -243,7 +263,8 @@ class ComplaintRepository:
             .order_by(ComplaintRow.id.desc())
             .limit(limit)
         )
-        return (await self._session.scalars(query)).all()
+        rows = await self._session.execute(query)
+        return [Candidate(*row) for row in rows.tuples()]
 
     async def last_staff_name(self, complaint_id: int) -> str | None:
         """Who acted on the complaint last (for the card)."""
