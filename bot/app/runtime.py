@@ -340,7 +340,8 @@ def run_bot(config: Config, *, stderr: TextIO, role: Role = DEFAULT_ROLE) -> int
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve(config, stop, role=role)
+        # the default role is not passed: `serve(config, stop)` stays the whole bot, as it always was
+        await (serve(config, stop) if role == DEFAULT_ROLE else serve(config, stop, role=role))
 
     try:
         asyncio.run(main())
