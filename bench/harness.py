@@ -4,6 +4,7 @@ its peak memory read from /proc before it is stopped."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -46,13 +47,20 @@ def bench_config(
     return path
 
 
-async def spawn(*argv: str, log: Path | None = None) -> asyncio.subprocess.Process:
-    """`python *argv` in the project root; stderr is kept (in `log` for a long run, so a chatty process
-    never blocks on a full pipe) and shown when the process fails."""
+async def spawn(
+    *argv: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """`python *argv` in the project root (with `env` added to the environment); stderr is kept (in `log`
+    for a long run, so a chatty process never blocks on a full pipe) and shown when the process fails."""
     stderr: Any = asyncio.subprocess.PIPE if log is None else log.open("ab")
     try:
         return await asyncio.create_subprocess_exec(
-            sys.executable, *argv, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+            sys.executable,
+            *argv,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, **(env or {})},
         )
     finally:
         if log is not None:
