@@ -6,6 +6,7 @@ would go, and keeps it only if that handler would act on it (`bot/ingress/receiv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 from bot.config import Config
@@ -14,7 +15,7 @@ from bot.core.events import CallbackPress, Event, IncomingMessage, MembershipCha
 from handlers.admin import on_digest_command, on_membership_change
 from handlers.context import HandlerContext
 from handlers.desk import on_card_button, on_staff_reply
-from handlers.monitored import on_tagged_message
+from handlers.monitored import on_tagged_message, on_tagged_messages
 from handlers.private import on_private_message, on_resident_button
 
 
@@ -48,6 +49,16 @@ class Router:
     def asks_for_digest(self, message: IncomingMessage) -> bool:
         """A /digest in a chat where it may work (the digest service decides whom it is for)."""
         return message.chat.id in self._digest_chats and is_digest_command(message.text)
+
+    def for_intake(self, event: Event) -> IncomingMessage | None:
+        """The event when it is a message for intake, which may be handled in a run with its neighbours."""
+        if not isinstance(event, IncomingMessage) or self.asks_for_digest(event):
+            return None
+        return event if self.destination(event) is Destination.INTAKE else None
+
+    async def route_intake_run(self, messages: Sequence[IncomingMessage], ctx: HandlerContext) -> None:
+        """Hand a run of one chat's messages for intake (see `for_intake`) to its handler at once."""
+        await on_tagged_messages(messages, ctx)
 
     async def route(self, event: Event, ctx: HandlerContext) -> None:
         """Hand an event to the one handler that takes it; other kinds of update are done with."""

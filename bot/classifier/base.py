@@ -6,8 +6,9 @@ without blocking the event loop; it must be safe to call from several threads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +73,21 @@ class Classifier(Protocol):
     def classify(self, text: str, context: MessageContext | None = None) -> Classification:
         """Classify one message; never raises on odd text (empty, emoji-only, very long)."""
         ...
+
+
+@runtime_checkable
+class BatchClassifier(Classifier, Protocol):
+    """A classifier with its own batch method (one model pass over many texts)."""
+
+    def classify_many(self, items: Sequence[tuple[str, MessageContext | None]]) -> list[Classification]:
+        """Classify several messages, in order."""
+        ...
+
+
+def classify_many(
+    classifier: Classifier, items: Sequence[tuple[str, MessageContext | None]]
+) -> list[Classification]:
+    """Classify several messages in one call: the classifier's batch method when it has one, else in turn."""
+    if isinstance(classifier, BatchClassifier):
+        return list(classifier.classify_many(items))
+    return [classifier.classify(text, context) for text, context in items]

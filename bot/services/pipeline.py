@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from bot.classifier.base import Classification, Classifier, MessageContext
+from bot.classifier.base import Classification, Classifier, MessageContext, classify_many
 from bot.config import Config
 from bot.core.deadlines import DeadlinePolicy
 from bot.core.domain import ComplaintSource, ComplaintStatus
@@ -22,11 +21,14 @@ from bot.core.lifecycle import start_afresh
 from bot.core.mentions import Mention, MentionDetector
 from bot.ops.latency import LatencyHistogram
 from bot.services.duplicates import DuplicateFinder
+from bot.services.enqueuer import Enqueuer
+from bot.services.intake_run import RunCandidates, RunSeen, split_at_repeats
 from bot.views.i18n import normalize_language
 from storage.base import utcnow
 from storage.models import ComplaintRow
-from storage.queues import DepartmentQueue
 from storage.uow import UnitOfWork
+
+__all__ = ["ComplaintIntake", "Draft", "Enqueuer", "IntakeResult"]  # Enqueuer: where callers found it
 
 log = logging.getLogger(__name__)
 
@@ -65,47 +67,6 @@ def _new_complaint(**fields: Any) -> ComplaintRow:
     return ComplaintRow(
         status=ComplaintStatus.NEW.value, duplicate_count=0, reopen_count=0, acknowledged=False, **fields
     )
-
-
-class Enqueuer:
-    """Puts complaints on their department's queue and records that they are queued."""
-
-    def __init__(
-        self,
-        queue: DepartmentQueue,
-        uow_factory: Callable[[], UnitOfWork],
-        *,
-        on_enqueued: Callable[[str], None] | None = None,
-    ) -> None:
-        self._queue = queue
-        self._uow_factory = uow_factory
-        # wakes this process's delivery worker at once; other instances find the entry by polling
-        self.on_enqueued = on_enqueued
-
-    def _uow(self) -> UnitOfWork:
-        return self._uow_factory()
-
-    async def enqueue(self, complaint_id: int, department: str) -> None:
-        """Queue the card job, then mark the complaint queued (a crash in between is swept up later)."""
-        await self._queue.put(department, {"complaint_id": complaint_id})
-        if self.on_enqueued is not None:
-            self.on_enqueued(department)
-        async with self._uow() as uow:
-            row = await uow.complaints.get(complaint_id)
-            if row is not None and row.status == ComplaintStatus.NEW.value:
-                await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system")
-                await uow.commit()
-
-    async def sweep_new(self, *, older_than: timedelta = timedelta(0)) -> int:
-        """Queue complaints a crash left in `new` (stored but never put on a queue), and cards opened
-        from a combined message whose queue entry a crash may have lost (a second entry is harmless)."""
-        async with self._uow() as uow:
-            rows = await uow.complaints.by_status(ComplaintStatus.NEW, limit=1000)
-            pending = [(r.id, r.department_id) for r in rows if r.created_at <= utcnow() - older_than]
-            pending += [(r.id, r.department_id) for r in await uow.complaints.opening()]
-        for complaint_id, department in pending:
-            await self.enqueue(complaint_id, department)
-        return len(pending)
 
 
 class ComplaintIntake:
@@ -149,6 +110,19 @@ class ComplaintIntake:
         # includes the wait for a free worker thread: that is the latency the pipeline sees
         self.classify_seconds.observe(time.perf_counter() - started)
         return verdict
+
+    async def classify_messages(self, messages: Sequence[IncomingMessage]) -> list[Classification]:
+        """Classify several messages in one call in one worker thread."""
+        if not messages:
+            return []
+        items = [
+            (m.text, MessageContext(m.location.latitude, m.location.longitude) if m.location else None)
+            for m in messages
+        ]
+        started = time.perf_counter()
+        verdicts = await asyncio.to_thread(classify_many, self._classifier, items)
+        self.classify_seconds.observe(time.perf_counter() - started)
+        return verdicts
 
     def department_for(self, category: str, fallback: str) -> str:
         """The department that owns `category` (routing is the config's data)."""
@@ -227,47 +201,114 @@ class ComplaintIntake:
                     extra={"chat_id": message.chat.id, "kind": verdict.kind},
                 )
                 return IntakeResult("not_complaint")
-            if message.chat.type != "private":
-                await uow.chats.upsert_seen(
-                    message.chat.id,
-                    type=message.chat.type,
-                    title=message.chat.title,
-                    username=message.chat.username,
+            row = await self._new_row(uow, message, mentions, verdict)
+            await uow.complaints.add(row)
+            original = await self._merge_if_duplicate(uow, row)
+            await uow.commit()
+            number, department = row.id, row.department_id
+        return await self._route(number, department, verdict.urgent, original)
+
+    async def submit_many(
+        self, messages: Sequence[IncomingMessage], *, require_mention: bool = True
+    ) -> list[IntakeResult]:
+        """`submit` for a run of messages, in order: classified in one call, stored in one transaction."""
+        results: list[IntakeResult] = []
+        for part in split_at_repeats(messages):
+            results += await self._submit_run(part, require_mention)
+        return results
+
+    async def _submit_run(self, messages: list[IncomingMessage], require_mention: bool) -> list[IntakeResult]:
+        results: dict[int, IntakeResult] = {}
+        tagged = [(i, m, self.mentions(m)) for i, m in enumerate(messages)]
+        for index, _, mentions in tagged:
+            if require_mention and not mentions:
+                results[index] = IntakeResult("untagged")
+        tagged = [item for item in tagged if item[0] not in results]
+        verdicts = await self.classify_messages([message for _, message, _ in tagged])
+        queued: list[tuple[int, str]] = []  # put on the queues once the run is committed, in order
+        async with self._uow() as uow:
+            stored = await uow.complaints.by_sources({(m.chat.id, m.message_id) for _, m, _ in tagged})
+            fresh: list[tuple[int, ComplaintRow]] = []
+            seen = RunSeen()
+            for (index, message, mentions), verdict in zip(tagged, verdicts, strict=True):
+                existing = stored.get((message.chat.id, message.message_id))
+                if existing is not None:
+                    results[index], _, requeue = await self._apply_update(uow, existing, message, verdict)
+                    if requeue:
+                        queued.append((existing.id, existing.department_id))
+                elif verdict.complaint:
+                    fresh.append((index, await self._new_row(uow, message, mentions, verdict, seen)))
+                else:
+                    log.info(
+                        "tagged message is not a complaint",
+                        extra={"chat_id": message.chat.id, "kind": verdict.kind},
+                    )
+                    results[index] = IntakeResult("not_complaint")
+            candidates = RunCandidates(self._duplicates, self._duplicates.window_start(utcnow()))
+            await candidates.load(uow, [row for _, row in fresh])  # before the run's own rows are stored
+            await uow.complaints.add_many([row for _, row in fresh])
+            for index, row in fresh:
+                original = await candidates.merge(uow, row)
+                outcome = "created" if original is None else "merged"
+                results[index] = IntakeResult(outcome, row.id, row.department_id, row.urgent, original)
+                queued.append((original or row.id, row.department_id))
+                log.info(
+                    f"complaint {'stored' if original is None else 'merged'}", extra={"complaint_id": row.id}
                 )
-            resident_id = None
-            author_name = None
-            sender = message.sender
-            if message.is_channel_post:
-                author_name = message.chat.title
-            elif sender is not None and not sender.is_bot:
+            await uow.commit()
+        await self._enqueuer.enqueue_many(queued)
+        return [results[index] for index in range(len(messages))]
+
+    async def _new_row(
+        self,
+        uow: UnitOfWork,
+        message: IncomingMessage,
+        mentions: list[Mention],
+        verdict: Classification,
+        seen: RunSeen | None = None,
+    ) -> ComplaintRow:
+        """A complaint row for a tagged message, its chat and author recorded (once per run with `seen`)."""
+        seen = RunSeen() if seen is None else seen
+        if message.chat.type != "private" and message.chat.id not in seen.chats:
+            await uow.chats.upsert_seen(
+                message.chat.id,
+                type=message.chat.type,
+                title=message.chat.title,
+                username=message.chat.username,
+            )
+            seen.chats.add(message.chat.id)
+        resident_id = None
+        author_name = None
+        sender = message.sender
+        if message.is_channel_post:
+            author_name = message.chat.title
+        elif sender is not None and not sender.is_bot:
+            if sender.id not in seen.residents:
                 resident = await uow.residents.get_or_create(
                     sender.id,
                     username=sender.username,
                     full_name=sender.full_name or None,
                     language=normalize_language(sender.language_code) if sender.language_code else None,
                 )
-                resident_id = resident.id
-                author_name = _author_label(sender)
-            row = _new_complaint(
-                source=self._source(message).value,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                chat_username=message.chat.username,
-                resident_id=resident_id,
-                author_name=author_name,
-                text=message.text,
-                officials=[m.official_id for m in mentions],
-                photos=list(message.photos),
-                latitude=message.location.latitude if message.location else None,
-                longitude=message.location.longitude if message.location else None,
-            )
-            self._apply(row, verdict)
-            row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
-            await uow.complaints.add(row)
-            original = await self._merge_if_duplicate(uow, row)
-            await uow.commit()
-            number, department = row.id, row.department_id
-        return await self._route(number, department, verdict.urgent, original)
+                seen.residents[sender.id] = resident.id
+            resident_id = seen.residents[sender.id]
+            author_name = _author_label(sender)
+        row = _new_complaint(
+            source=self._source(message).value,
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            chat_username=message.chat.username,
+            resident_id=resident_id,
+            author_name=author_name,
+            text=message.text,
+            officials=[m.official_id for m in mentions],
+            photos=list(message.photos),
+            latitude=message.location.latitude if message.location else None,
+            longitude=message.location.longitude if message.location else None,
+        )
+        self._apply(row, verdict)
+        row.deadline_at = self._deadlines.deadline(utcnow(), row.category, row.department_id)
+        return row
 
     async def _merge_if_duplicate(self, uow: UnitOfWork, row: ComplaintRow) -> int | None:
         """Merge a new complaint into an open one about the same problem; return the original's number."""
@@ -295,11 +336,23 @@ class ComplaintIntake:
     async def _update(
         self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
     ) -> IntakeResult:
+        result, changed, requeue = await self._apply_update(uow, row, message, verdict)
+        if changed:
+            await uow.commit()
+        if requeue:
+            await self._enqueuer.enqueue(row.id, row.department_id)
+        return result
+
+    async def _apply_update(
+        self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
+    ) -> tuple[IntakeResult, bool, bool]:
+        """Apply a redelivery or an edit to its stored complaint, uncommitted; return what it did, whether
+        anything changed, and whether the complaint goes on its queue (after the commit)."""
         status = ComplaintStatus(row.status)
         if not message.is_edit or message.text == row.text:
-            if status is ComplaintStatus.NEW:  # stored, but a crash kept it off the queue
-                await self._enqueuer.enqueue(row.id, row.department_id)
-            return IntakeResult("unchanged", row.id, row.department_id, row.urgent)
+            # NEW: stored, but a crash kept it off the queue
+            unchanged = IntakeResult("unchanged", row.id, row.department_id, row.urgent)
+            return unchanged, False, status is ComplaintStatus.NEW
         previous_department = row.department_id
         row.text = message.text
         if message.photos:
@@ -322,11 +375,8 @@ class ComplaintIntake:
         requeue = not status.is_final and status is not ComplaintStatus.NEW
         if requeue and status is not ComplaintStatus.QUEUED and moved:
             await uow.complaints.change_status(row, ComplaintStatus.QUEUED, actor="system", action="rerouted")
-        await uow.commit()
-        if not status.is_final:
-            # same department: the worker edits the existing card; new department: it sends one
-            await self._enqueuer.enqueue(row.id, row.department_id)
-        return IntakeResult("updated", row.id, row.department_id, row.urgent)
+        # same department: the worker edits the existing card; new department: it sends one
+        return IntakeResult("updated", row.id, row.department_id, row.urgent), True, not status.is_final
 
     @staticmethod
     def _apply(row: ComplaintRow, verdict: Classification) -> None:

@@ -210,11 +210,15 @@ class InboxProcessor:
                     claimed_at = time.monotonic()
                     continue
                 burst = self._take_burst(lane, self._burst)
+                run = [] if burst else self._take_intake_run(lane, self._burst)
                 if burst:
                     lane.busy = [row.id for row, _ in burst]
                     await self._process_burst(lane, burst, stop)
+                elif len(run) > 1:
+                    lane.busy = [row.id for row, _ in run]
+                    await self._process_intake_run(run)
                 else:
-                    row = lane.rows.popleft()
+                    row = run[0][0] if run else lane.rows.popleft()
                     lane.busy = [row.id]
                     await self.process(row)
                 lane.busy = []
@@ -249,6 +253,59 @@ class InboxProcessor:
             return None
         return None if is_digest_command(event.text) else event
 
+    def _take_intake_run(self, lane: _Lane, room: int) -> list[tuple[InboxRow, IncomingMessage]]:
+        """The messages for intake at the head of the lane, at most `room`, taken off it.
+
+        A press, a private message or anything else ends the run, so the chat's order holds; so does an
+        edit (or a second copy) of a message already in the run, which must find what the first stored.
+        """
+        run: list[tuple[InboxRow, IncomingMessage]] = []
+        keys: set[int] = set()
+        while lane.rows and len(run) < room:
+            event = self._intake_message(lane.rows[0])
+            if event is None or event.message_id in keys:
+                break
+            keys.add(event.message_id)
+            run.append((lane.rows.popleft(), event))
+        return run
+
+    def _intake_message(self, row: InboxRow) -> IncomingMessage | None:
+        if row.kind == "malformed" or row.chat_id is None:
+            return None
+        try:
+            event = parse_update(row.payload)
+        except Exception:
+            return None  # handled on its own, where a malformed row is parked
+        message = self._router.for_intake(event)
+        return message if message is not None and message.chat.id == row.chat_id else None
+
+    async def _process_intake_run(self, run: list[tuple[InboxRow, IncomingMessage]]) -> None:
+        """File a run of one chat's tagged messages at once (one classifier call, one transaction).
+
+        A failure that is not an outage falls back to handling the rows one by one, so the row at fault is
+        recorded and parked as on its own and the others are filed (what the run stored is found again).
+        """
+        started = time.perf_counter()
+        try:
+            await self._router.route_intake_run([event for _, event in run], self._ctx)
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # not the rows' fault: they stay pending, and a redelivered message changes nothing
+            log.exception("a run of %d tagged inbox rows failed; handling them one by one", len(run))
+            for row, _ in run:
+                await self.process(row)
+            return
+        await self._mark_processed([row for row, _ in run], started)
+
+    async def _mark_processed(self, rows: list[InboxRow], started: float) -> None:
+        async with self._ctx.unit_of_work() as uow:
+            await uow.inbox.mark_processed_many([row.id for row in rows])
+            await uow.commit()
+        elapsed = time.perf_counter() - started
+        self.processed += len(rows)
+        for _ in rows:
+            self.processing_seconds.observe(elapsed)
+
     async def _process_burst(
         self, lane: _Lane, burst: list[tuple[InboxRow, IncomingMessage]], stop: asyncio.Event
     ) -> None:
@@ -277,14 +334,7 @@ class InboxProcessor:
             for row, _ in burst:
                 await self.process(row)
             return
-        async with self._ctx.unit_of_work() as uow:
-            for row, _ in burst:
-                await uow.inbox.mark_processed(row.id)
-            await uow.commit()
-        elapsed = time.perf_counter() - started
-        self.processed += len(burst)
-        for _ in burst:
-            self.processing_seconds.observe(elapsed)
+        await self._mark_processed([row for row, _ in burst], started)
 
     async def _claim_chat(self, chat_id: int, in_hand: list[int]) -> list[InboxRow]:
         return await self._claim_rows(chat_id=chat_id, skip_ids=in_hand)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import lifecycle
@@ -61,6 +61,32 @@ class ComplaintRepository:
         )
         return complaint
 
+    async def add_many(self, complaints: Sequence[ComplaintRow], *, actor: str = "system") -> None:
+        """Store new complaints in one flush (a batched insert) and a `created` event for each."""
+        if not complaints:
+            return
+        now = utcnow()
+        for complaint in complaints:
+            complaint.created_at = complaint.created_at or now
+            lifecycle.start(complaint, now)
+        self._session.add_all(complaints)
+        await self._session.flush()
+        self._session.add_all(
+            [
+                ComplaintEventRow(
+                    complaint_id=complaint.id,
+                    at=now,
+                    actor=actor,
+                    actor_user_id=None,
+                    action="created",
+                    from_status=None,
+                    to_status=complaint.status,
+                    details={"category": complaint.category, "department": complaint.department_id},
+                )
+                for complaint in complaints
+            ]
+        )
+
     async def get(self, complaint_id: int) -> ComplaintRow | None:
         """One complaint by its number."""
         return await self._session.get(ComplaintRow, complaint_id)
@@ -72,6 +98,22 @@ class ComplaintRepository:
         )
         row: ComplaintRow | None = await self._session.scalar(query)
         return row
+
+    async def by_sources(self, sources: Collection[tuple[int, int]]) -> dict[tuple[int, int], ComplaintRow]:
+        """The complaints made from these (chat id, message id) messages, in one query, by message."""
+        if not sources:
+            return {}
+        query = select(ComplaintRow).where(
+            tuple_(ComplaintRow.chat_id, ComplaintRow.message_id).in_(list(sources))
+        )
+        return {(row.chat_id, row.message_id): row for row in (await self._session.scalars(query)).all()}
+
+    async def get_many(self, complaint_ids: Collection[int]) -> list[ComplaintRow]:
+        """Complaints by number, in one query (the ones that exist, in number order)."""
+        if not complaint_ids:
+            return []
+        query = select(ComplaintRow).where(ComplaintRow.id.in_(list(complaint_ids))).order_by(ComplaintRow.id)
+        return list((await self._session.scalars(query)).all())
 
     async def change_status(
         self,

@@ -183,6 +183,22 @@ class InboxRepository:
             )
         )
 
+    async def mark_processed_many(self, inbox_ids: Sequence[int]) -> None:
+        """Several updates were handled together: one statement marks them all."""
+        if not inbox_ids:
+            return
+        await self._session.execute(
+            update(InboxRow)
+            .where(InboxRow.id.in_(list(inbox_ids)))
+            .values(
+                status=InboxStatus.PROCESSED.value,
+                processed_at=utcnow(),
+                error=None,
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
+
     async def record_failure(self, inbox_id: int, error: str, *, max_attempts: int = 5) -> None:
         """Count a failed attempt; after `max_attempts` the row is parked as failed for a human."""
         row = await self._session.get(InboxRow, inbox_id)
