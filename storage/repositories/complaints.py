@@ -42,26 +42,12 @@ class ComplaintRepository:
         self, complaint: ComplaintRow, *, actor: str = "system", actor_user_id: int | None = None
     ) -> ComplaintRow:
         """Store a new complaint and its `created` event."""
-        now = utcnow()
-        complaint.created_at = complaint.created_at or now
-        lifecycle.start(complaint, now)
-        self._session.add(complaint)
-        await self._session.flush()
-        self._session.add(
-            ComplaintEventRow(
-                complaint_id=complaint.id,
-                at=now,
-                actor=actor,
-                actor_user_id=actor_user_id,
-                action="created",
-                from_status=None,
-                to_status=complaint.status,
-                details={"category": complaint.category, "department": complaint.department_id},
-            )
-        )
+        await self.add_many([complaint], actor=actor, actor_user_id=actor_user_id)
         return complaint
 
-    async def add_many(self, complaints: Sequence[ComplaintRow], *, actor: str = "system") -> None:
+    async def add_many(
+        self, complaints: Sequence[ComplaintRow], *, actor: str = "system", actor_user_id: int | None = None
+    ) -> None:
         """Store new complaints in one flush (a batched insert) and a `created` event for each."""
         if not complaints:
             return
@@ -77,7 +63,7 @@ class ComplaintRepository:
                     complaint_id=complaint.id,
                     at=now,
                     actor=actor,
-                    actor_user_id=None,
+                    actor_user_id=actor_user_id,
                     action="created",
                     from_status=None,
                     to_status=complaint.status,

@@ -171,17 +171,7 @@ class InboxRepository:
 
     async def mark_processed(self, inbox_id: int) -> None:
         """The update was handled; keep the row for audit and idempotency."""
-        await self._session.execute(
-            update(InboxRow)
-            .where(InboxRow.id == inbox_id)
-            .values(
-                status=InboxStatus.PROCESSED.value,
-                processed_at=utcnow(),
-                error=None,
-                claimed_by=None,
-                claimed_until=None,
-            )
-        )
+        await self.mark_processed_many([inbox_id])
 
     async def mark_processed_many(self, inbox_ids: Sequence[int]) -> None:
         """Several updates were handled together: one statement marks them all."""
