@@ -9,7 +9,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.classifier.base import Classification, Classifier, MessageContext, classify_many
@@ -23,6 +22,7 @@ from bot.ops.latency import LatencyHistogram
 from bot.services.duplicates import DuplicateFinder
 from bot.services.enqueuer import Enqueuer
 from bot.services.intake_run import RunCandidates, RunSeen, split_at_repeats
+from bot.services.intake_types import Draft, IntakeResult
 from bot.views.i18n import normalize_language
 from storage.base import utcnow
 from storage.models import ComplaintRow
@@ -31,30 +31,6 @@ from storage.uow import UnitOfWork
 __all__ = ["ComplaintIntake", "Draft", "Enqueuer", "IntakeResult"]  # Enqueuer: where callers found it
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A complaint a resident composed in the private chat and chose to send."""
-
-    user: User
-    chat_id: int
-    draft_id: int  # the id of the draft's first message: makes filing idempotent
-    text: str
-    photos: tuple[str, ...] = ()
-    location: tuple[float, float] | None = None
-    category: str | None = None  # the resident's choice, overriding the classifier
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeResult:
-    """What the pipeline did with one message."""
-
-    outcome: str  # created | merged | updated | unchanged | not_complaint | untagged
-    complaint_id: int | None = None
-    department: str | None = None
-    urgent: bool = False
-    original: int | None = None  # merged: the complaint this one repeats
 
 
 def _author_label(user: User) -> str:

@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 
-from bot.core.events import CallbackPress, IncomingMessage, MalformedUpdate, is_digest_command, parse_update
+from bot.core.events import IncomingMessage, MalformedUpdate, is_digest_command, parse_update
 from bot.ops.latency import PROCESS_BUCKETS, LatencyHistogram
 from bot.ops.retry import Backoff, is_outage
+from bot.workers.lanes import ChatKey, Lane, lane_key, take_run
 from bot.workers.loops import run_rounds, wait_for_any
 from handlers.context import HandlerContext
 from handlers.private import on_private_messages
@@ -30,26 +31,6 @@ from handlers.router import Router
 from storage.models import InboxRow
 
 log = logging.getLogger(__name__)
-
-ChatKey = int | None  # the chat a row belongs to; None: rows that name no chat share one lane
-
-
-class _Lane:
-    """One chat's claimed rows, worked in id order by one task."""
-
-    __slots__ = ("busy", "key", "rows", "task")
-
-    def __init__(self, key: ChatKey) -> None:
-        self.key = key
-        self.rows: deque[InboxRow] = deque()
-        # rows taken off `rows` and being handled: still pending and claimed by this instance in the
-        # database until marked, so the next claim must leave them out as much as the waiting ones
-        self.busy: list[int] = []
-        self.task: asyncio.Task[None] | None = None
-
-    def in_hand(self) -> list[int]:
-        """Ids of the rows waiting in this lane or being handled."""
-        return [*self.busy, *(row.id for row in self.rows)]
 
 
 class InboxProcessor:
@@ -78,7 +59,7 @@ class InboxProcessor:
         self._burst = max(1, burst)
         self._wake = asyncio.Event()
         self._lane_done = asyncio.Event()
-        self._lanes: dict[ChatKey, _Lane] = {}
+        self._lanes: dict[ChatKey, Lane] = {}
         self._outage: BaseException | None = None  # the error a lane stopped on, for the loop's backoff
         self._worked = False  # some lane finished its rows since the loop last looked
         self.processed = 0
@@ -157,29 +138,13 @@ class InboxProcessor:
         in_hand = [inbox_id for lane in self._lanes.values() for inbox_id in lane.in_hand()]
         rows = await self._claim_rows(per_chat=self._batch, skip_chats=busy, skip_ids=in_hand)
         for row in rows:
-            key = self._lane_key(row)
+            key = lane_key(row)
             lane = self._lanes.get(key)
             if lane is None:
-                lane = self._lanes[key] = _Lane(key)
+                lane = self._lanes[key] = Lane(key)
                 lane.task = asyncio.create_task(self._work(lane, stop), name=f"inbox-lane-{key}")
             lane.rows.append(row)
         return len(rows)
-
-    @staticmethod
-    def _lane_key(row: InboxRow) -> ChatKey:
-        if row.chat_id is not None:
-            return row.chat_id
-        # a button press or membership change names its chat only inside the update: it joins that
-        # chat's lane, so a press is handled after the messages before it in the same chat
-        try:
-            event = parse_update(row.payload) if row.kind != "malformed" else None
-        except Exception:
-            return None
-        if isinstance(event, CallbackPress):
-            return event.chat_id if event.chat_id is not None else event.sender.id
-        chat = getattr(event, "chat", None)
-        chat_id = getattr(chat, "id", None)
-        return chat_id if isinstance(chat_id, int) else None
 
     async def _finish_lanes(self) -> None:
         tasks = [lane.task for lane in list(self._lanes.values()) if lane.task is not None]
@@ -192,7 +157,7 @@ class InboxProcessor:
                 task.cancel()
             raise
 
-    async def _work(self, lane: _Lane, stop: asyncio.Event) -> None:
+    async def _work(self, lane: Lane, stop: asyncio.Event) -> None:
         """Work one chat's rows in order until none is left (more can join while it runs)."""
         claimed_at = time.monotonic()
         try:
@@ -209,8 +174,8 @@ class InboxProcessor:
                     lane.rows = deque(row for row in lane.rows if row.id in held)
                     claimed_at = time.monotonic()
                     continue
-                burst = self._take_burst(lane, self._burst)
-                run = [] if burst else self._take_intake_run(lane, self._burst)
+                burst = take_run(lane, self._private_message, self._burst)
+                run = [] if burst else take_run(lane, self._intake_message, distinct=True, room=self._burst)
                 if burst:
                     lane.busy = [row.id for row, _ in burst]
                     await self._process_burst(lane, burst, stop)
@@ -231,16 +196,6 @@ class InboxProcessor:
             self._lanes.pop(lane.key, None)
             self._lane_done.set()
 
-    def _take_burst(self, lane: _Lane, room: int) -> list[tuple[InboxRow, IncomingMessage]]:
-        """The private messages at the head of the lane, at most `room`, taken off it."""
-        burst: list[tuple[InboxRow, IncomingMessage]] = []
-        while lane.rows and len(burst) < room:
-            event = self._private_message(lane.rows[0])
-            if event is None:
-                break
-            burst.append((lane.rows.popleft(), event))
-        return burst
-
     @staticmethod
     def _private_message(row: InboxRow) -> IncomingMessage | None:
         if row.kind != "message" or row.chat_id is None or row.chat_id <= 0:
@@ -252,22 +207,6 @@ class InboxProcessor:
         if not isinstance(event, IncomingMessage) or not event.chat.is_private:
             return None
         return None if is_digest_command(event.text) else event
-
-    def _take_intake_run(self, lane: _Lane, room: int) -> list[tuple[InboxRow, IncomingMessage]]:
-        """The messages for intake at the head of the lane, at most `room`, taken off it.
-
-        A press, a private message or anything else ends the run, so the chat's order holds; so does an
-        edit (or a second copy) of a message already in the run, which must find what the first stored.
-        """
-        run: list[tuple[InboxRow, IncomingMessage]] = []
-        keys: set[int] = set()
-        while lane.rows and len(run) < room:
-            event = self._intake_message(lane.rows[0])
-            if event is None or event.message_id in keys:
-                break
-            keys.add(event.message_id)
-            run.append((lane.rows.popleft(), event))
-        return run
 
     def _intake_message(self, row: InboxRow) -> IncomingMessage | None:
         if row.kind == "malformed" or row.chat_id is None:
@@ -307,7 +246,7 @@ class InboxProcessor:
             self.processing_seconds.observe(elapsed)
 
     async def _process_burst(
-        self, lane: _Lane, burst: list[tuple[InboxRow, IncomingMessage]], stop: asyncio.Event
+        self, lane: Lane, burst: list[tuple[InboxRow, IncomingMessage]], stop: asyncio.Event
     ) -> None:
         """Put a burst of one resident's messages into the draft and answer once, then mark them done.
 
@@ -320,7 +259,7 @@ class InboxProcessor:
             if not more:
                 break
             lane.rows.extend(more)
-            burst.extend(self._take_burst(lane, self._burst - len(burst)))
+            burst.extend(take_run(lane, self._private_message, self._burst - len(burst)))
             lane.busy = [row.id for row, _ in burst]
         if len(burst) == 1:
             await self.process(burst[0][0])
