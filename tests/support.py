@@ -46,6 +46,10 @@ class InMemoryQueue:
     async def ack(self, queue: str, entry_id: str) -> None:
         self._items[queue].pop(entry_id, None)
 
+    async def ack_many(self, queue: str, entry_ids: list[str]) -> None:
+        for entry_id in entry_ids:
+            self._items[queue].pop(entry_id, None)
+
     async def release(self, queue: str, entry_id: str, *, delay: float = 0.0) -> None:
         item = self._items[queue].get(entry_id)
         if item is not None:

@@ -237,8 +237,10 @@ class CardDelivery:
         staff asked for, or nothing)."""
         kinds: dict[int, str] = {}
         async with self._uow_factory() as uow:
+            # the round's complaints in one query, not one per entry
+            found = {row.id: row for row in await uow.complaints.get_many(set(complaint_ids))}
             for complaint_id in dict.fromkeys(complaint_ids):
-                row = await uow.complaints.get(complaint_id)
+                row = found.get(complaint_id)
                 if row is None or row.department_id != department_id:
                     kinds[complaint_id] = "other"
                 elif row.urgent and row.card_state in (None, CardState.SENDING, *LISTED):

@@ -88,13 +88,26 @@ class DepartmentWorker:
         batches = [[entry] for entry in entries]  # one message each
         if len(entries) > 1 and len(entries) > self._limiter.available(chat_id):
             batches = await self._plan(entries, combining=combining)
+        # the entries this round finished, acked together when it ends (also when it fails midway:
+        # an entry left unacked by a crash only comes back, and delivery is idempotent on card_state)
+        done: list[str] = []
+        try:
+            return await self._deliver_round(batches, done)
+        finally:
+            if done:
+                await self._queue.ack_many(self._department.id, done)
+
+    async def _deliver_round(self, batches: list[list[QueueEntry]], done: list[str]) -> int:
+        """Send the round's messages one after another (one in flight per chat), collecting in
+        `done` the entries to ack; return how many entries were handled."""
+        chat_id = self._department.chat_id
         handled = 0
         # complaints listed in a combined message a crash left unrecorded, just sent again as a whole:
         # their other entries of this round are done, with no message of their own
         settled: set[int] = set()
         for position, batch in enumerate(batches):
             if len(batch) == 1 and batch[0].payload.get("complaint_id") in settled:
-                await self._queue.ack(self._department.id, batch[0].id)
+                done.append(batch[0].id)
                 handled += 1
                 continue
             wait = self._limiter.reserve(chat_id)
@@ -103,15 +116,15 @@ class DepartmentWorker:
                 rest = [entry for later in batches[position:] for entry in later]
                 for entry in rest:
                     if entry.payload.get("complaint_id") in settled:
-                        await self._queue.ack(self._department.id, entry.id)
+                        done.append(entry.id)
                     else:
                         await self._queue.release(self._department.id, entry.id, delay=wait)
                         self._delivery.stats.deferred += 1
                 return handled
             if len(batch) == 1:
-                await self._handle(batch[0], settled=settled)
+                await self._handle(batch[0], done, settled=settled)
             else:
-                await self._handle_combined(batch)
+                await self._handle_combined(batch, done)
             handled += len(batch)
         return handled
 
@@ -136,9 +149,9 @@ class DepartmentWorker:
         other = [[e] for e in entries if kind(e) == "other"]
         return urgent + other + [combined] + later
 
-    async def _handle_combined(self, batch: list[QueueEntry]) -> None:
+    async def _handle_combined(self, batch: list[QueueEntry], done: list[str]) -> None:
         """Deliver a batch as one combined message; its first entry carries the usual error policy,
-        the others are acked once the message is recorded, or go back on the queue."""
+        the others are done once the message is recorded, or go back on the queue."""
         department_id = self._department.id
         lead = batch[0]
         listed: list[int] = []
@@ -151,33 +164,34 @@ class DepartmentWorker:
             # it could not be combined after all (it changed meanwhile, or too few were left)
             return await self._delivery.deliver(complaint_id, department_id)
 
-        await self._handle(lead, send)
+        await self._handle(lead, done, send)
         for entry in batch[1:]:
             if entry.payload.get("complaint_id") in listed:
-                await self._queue.ack(department_id, entry.id)
+                done.append(entry.id)
             else:
                 await self._queue.release(department_id, entry.id)
 
     async def _handle(
         self,
         entry: QueueEntry,
+        done: list[str],
         send: Callable[[int], Awaitable[bool]] | None = None,
         *,
         settled: set[int] | None = None,
     ) -> None:
-        """Deliver one entry (or, with `send`, what `send` delivers for it) and ack, retry or park it;
-        `settled` collects the complaints a combined message sent again for it lists."""
+        """Deliver one entry (or, with `send`, what `send` delivers for it) and add it to `done`, or
+        retry or park it; `settled` collects the complaints a combined message sent again for it lists."""
         queue_name = self._department.id
         complaint_id = entry.payload.get("complaint_id")
         if not isinstance(complaint_id, int):
             log.error("queue entry %s has no complaint id; dropped: %r", entry.id, entry.payload)
-            await self._queue.ack(queue_name, entry.id)
+            done.append(entry.id)
             return
         try:
             if await (
                 send(complaint_id) if send else self._delivery.deliver(complaint_id, queue_name, settled)
             ):
-                await self._queue.ack(queue_name, entry.id)
+                done.append(entry.id)
                 self._parked_since = None
         except TelegramRetryAfter as exc:
             self._delivery.stats.count_failure(queue_name, "rate_limited")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,6 +51,10 @@ class DepartmentQueue(Protocol):
 
     async def ack(self, queue: str, entry_id: str) -> None:
         """Remove a processed entry for good; acking an unknown or already acked entry does nothing."""
+        ...
+
+    async def ack_many(self, queue: str, entry_ids: Sequence[str]) -> None:
+        """Ack several entries in one round trip, as `ack` does each; an empty list does nothing."""
         ...
 
     async def release(self, queue: str, entry_id: str, *, delay: float = 0.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -140,6 +141,19 @@ class SqlDepartmentQueue(DepartmentQueue):
             await session.execute(
                 delete(QueueEntryRow)
                 .where(QueueEntryRow.id == row_id, QueueEntryRow.queue == queue)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def ack_many(self, queue: str, entry_ids: Sequence[str]) -> None:
+        """Ack several entries in one round trip, as `ack` does each; an empty list does nothing."""
+        self._check_open()
+        row_ids = sorted({_row_id(entry_id) for entry_id in entry_ids})
+        if not row_ids:
+            return
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                delete(QueueEntryRow)
+                .where(QueueEntryRow.id.in_(row_ids), QueueEntryRow.queue == queue)
                 .execution_options(synchronize_session=False)
             )
 

@@ -281,6 +281,68 @@ async def test_a_late_ack_after_the_lease_still_removes_the_entry(harness: Harne
     assert (await queue.stats("roads")).depth == 0
 
 
+async def test_ack_many_removes_exactly_the_given_entries(harness: Harness) -> None:
+    queue = await harness.open(lease_seconds=SHORT_LEASE)
+    await put_numbers(queue, "roads", 4)
+    await put_numbers(queue, "water", 1)
+    entries = await queue.claim("roads", "worker-a", count=3)
+    [water] = await queue.claim("water", "worker-a")
+
+    # a repeated id is acked once; ids are unique only within a queue, so another queue keeps its own
+    await queue.ack_many("roads", [entries[0].id, entries[2].id, entries[0].id])
+
+    assert (await queue.stats("roads")).depth == 2
+    assert (await queue.stats("water")).depth == 1
+    await asyncio.sleep(PAST_SHORT)
+    assert numbers(await queue.claim("roads", "worker-b")) == [1, 3]
+    assert [e.id for e in await queue.claim("water", "worker-b")] == [water.id]
+
+
+async def test_ack_many_is_idempotent_and_accepts_nothing(harness: Harness) -> None:
+    queue = await harness.open()
+    await put_numbers(queue, "roads", 2)
+    entries = await queue.claim("roads", "worker-a")
+
+    await queue.ack_many("roads", [])
+    assert (await queue.stats("roads")).depth == 2
+    await queue.ack_many("roads", [entry.id for entry in entries])
+    await queue.ack_many("roads", [entry.id for entry in entries])
+
+    assert (await queue.stats("roads")).depth == 0
+    assert await queue.queues() == []
+
+
+@pytest.mark.parametrize(
+    ("lease", "delay"),
+    [
+        pytest.param(60.0, SHORT_LEASE, id="delay-shorter-than-lease"),
+        pytest.param(SHORT_LEASE, 1.0, id="delay-longer-than-lease"),
+    ],
+)
+async def test_ack_many_removes_released_entries(harness: Harness, lease: float, delay: float) -> None:
+    queue = await harness.open(lease_seconds=lease)
+    await put_numbers(queue, "roads", 2)
+    first, second = await queue.claim("roads", "worker-a")
+    await queue.release("roads", first.id, delay=delay)
+
+    await queue.ack_many("roads", [first.id, second.id])
+
+    assert (await queue.stats("roads")).depth == 0
+    assert await queue.queues() == []
+    await asyncio.sleep(delay + 0.15)
+    assert await queue.claim("roads", "worker-b") == []
+
+
+async def test_ack_many_rejects_malformed_ids(harness: Harness) -> None:
+    queue = await harness.open()
+    await put_numbers(queue, "roads", 1)
+    [entry] = await queue.claim("roads", "worker-a")
+    with pytest.raises(ValueError, match="malformed"):
+        await queue.ack_many("roads", [entry.id, "not-an-id"])
+    # nothing is acked when one id is malformed
+    assert (await queue.stats("roads")).depth == 1
+
+
 async def test_release_without_delay_makes_the_entry_claimable_at_once(harness: Harness) -> None:
     queue = await harness.open()
     await put_numbers(queue, "roads", 2)
