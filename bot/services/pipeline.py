@@ -38,6 +38,13 @@ def _author_label(user: User) -> str:
     return user.full_name + (f" (@{user.username})" if user.username else "")
 
 
+def _context(message: IncomingMessage) -> MessageContext | None:
+    """What the classifier may use besides the text: where the resident said it happened."""
+    if message.location is None:
+        return None
+    return MessageContext(message.location.latitude, message.location.longitude)
+
+
 def _new_complaint(**fields: Any) -> ComplaintRow:
     """A complaint row at the start of its lifecycle (column defaults apply only at flush)."""
     return ComplaintRow(
@@ -74,10 +81,7 @@ class ComplaintIntake:
 
     async def classify(self, message: IncomingMessage) -> Classification:
         """Classify off the event loop: the model is CPU work."""
-        context = None
-        if message.location is not None:
-            context = MessageContext(message.location.latitude, message.location.longitude)
-        return await self.classify_text(message.text, context)
+        return await self.classify_text(message.text, _context(message))
 
     async def classify_text(self, text: str, context: MessageContext | None = None) -> Classification:
         """Classify a text in a worker thread."""
@@ -89,12 +93,9 @@ class ComplaintIntake:
 
     async def classify_messages(self, messages: Sequence[IncomingMessage]) -> list[Classification]:
         """Classify several messages in one call in one worker thread."""
-        if not messages:
-            return []
-        items = [
-            (m.text, MessageContext(m.location.latitude, m.location.longitude) if m.location else None)
-            for m in messages
-        ]
+        if len(messages) < 2:  # a message on its own is classified as one, with no batch around it
+            return [await self.classify(message) for message in messages]
+        items = [(m.text, _context(m)) for m in messages]
         started = time.perf_counter()
         verdicts = await asyncio.to_thread(classify_many, self._classifier, items)
         self.classify_seconds.observe(time.perf_counter() - started)
@@ -163,26 +164,8 @@ class ComplaintIntake:
 
     async def submit(self, message: IncomingMessage, *, require_mention: bool = True) -> IntakeResult:
         """Store the message as a complaint (idempotent on chat and message id) and queue it."""
-        mentions = self.mentions(message)
-        if require_mention and not mentions:
-            return IntakeResult("untagged")
-        verdict = await self.classify(message)
-        async with self._uow() as uow:
-            existing = await uow.complaints.by_source(message.chat.id, message.message_id)
-            if existing is not None:
-                return await self._update(uow, existing, message, verdict)
-            if not verdict.complaint:
-                log.info(
-                    "tagged message is not a complaint",
-                    extra={"chat_id": message.chat.id, "kind": verdict.kind},
-                )
-                return IntakeResult("not_complaint")
-            row = await self._new_row(uow, message, mentions, verdict)
-            await uow.complaints.add(row)
-            original = await self._merge_if_duplicate(uow, row)
-            await uow.commit()
-            number, department = row.id, row.department_id
-        return await self._route(number, department, verdict.urgent, original)
+        (result,) = await self.submit_many([message], require_mention=require_mention)
+        return result
 
     async def submit_many(
         self, messages: Sequence[IncomingMessage], *, require_mention: bool = True
@@ -308,16 +291,6 @@ class ComplaintIntake:
         await self._enqueuer.enqueue(number, department)
         log.info("complaint stored", extra={"complaint_id": number, "department": department})
         return IntakeResult("created", number, department, urgent)
-
-    async def _update(
-        self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
-    ) -> IntakeResult:
-        result, changed, requeue = await self._apply_update(uow, row, message, verdict)
-        if changed:
-            await uow.commit()
-        if requeue:
-            await self._enqueuer.enqueue(row.id, row.department_id)
-        return result
 
     async def _apply_update(
         self, uow: UnitOfWork, row: ComplaintRow, message: IncomingMessage, verdict: Classification
